@@ -1,0 +1,79 @@
+#include "base/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace berth {
+
+Result<std::string> read_fd(int fd) {
+  std::string out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::sys(errno, "read fd {}", fd);
+    }
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+Result<std::string> read_file(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::sys(errno, "open {}", path);
+  auto r = read_fd(fd.get());
+  if (!r) return r.error().context("{}", path);
+  return r;
+}
+
+Result<void> write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::sys(errno, "write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Result<void> write_file(const std::string& path, std::string_view data, int mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return Error::sys(errno, "open {}", path);
+  auto r = write_all(fd.get(), data);
+  if (!r) return r.error().context("{}", path);
+  return {};
+}
+
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode) {
+  std::string tmp = path + ".tmp";
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return Error::sys(errno, "open {}", tmp);
+  if (auto r = write_all(fd.get(), data); !r) return r.error().context("{}", tmp);
+  if (::fsync(fd.get()) < 0) return Error::sys(errno, "fsync {}", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) < 0) return Error::sys(errno, "rename {} to {}", tmp, path);
+  return {};
+}
+
+Result<void> mkdir_all(const std::string& path, int mode) {
+  if (path.empty()) return {};
+  std::string cur;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t next = path.find('/', i);
+    if (next == std::string::npos) next = path.size();
+    cur = path.substr(0, next);
+    if (!cur.empty() && ::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
+      return Error::sys(errno, "mkdir {}", cur);
+    i = next + 1;
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0) return Error::sys(errno, "stat {}", path);
+  if (!S_ISDIR(st.st_mode)) return Error::sys(ENOTDIR, "mkdir {}", path);
+  return {};
+}
+
+}  // namespace berth

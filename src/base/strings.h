@@ -1,0 +1,19 @@
+// Small string helpers that std lacks in C++20.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth {
+
+std::vector<std::string> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view trim(std::string_view s);
+// Whole-string integer parse; nullopt on junk, overflow or empty input.
+std::optional<int64_t> parse_int(std::string_view s, int base = 10);
+std::optional<uint64_t> parse_uint(std::string_view s, int base = 10);
+
+}  // namespace berth

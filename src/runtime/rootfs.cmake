@@ -1,0 +1,3 @@
+target_sources(berth_runtime PRIVATE
+  rootfs.cpp
+)

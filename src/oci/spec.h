@@ -40,6 +40,27 @@ struct ConsoleSize {
   uint32_t width = 0;
 };
 
+// sched_setattr(2) parameters (runtime-spec 1.2 process.scheduler).
+struct Scheduler {
+  std::string policy;  // SCHED_OTHER SCHED_FIFO SCHED_RR SCHED_BATCH SCHED_ISO SCHED_IDLE SCHED_DEADLINE
+  int32_t nice = 0;
+  int32_t priority = 0;
+  std::vector<std::string> flags;  // SCHED_FLAG_*
+  uint64_t runtime = 0, deadline = 0, period = 0;
+};
+
+// ioprio_set(2) (runtime-spec 1.2 process.ioPriority).
+struct IoPriority {
+  std::string io_class;  // IOPRIO_CLASS_RT IOPRIO_CLASS_BE IOPRIO_CLASS_IDLE
+  int64_t priority = 0;
+};
+
+// CPU affinity of the runtime while it execs the process (runtime-spec 1.2).
+struct ExecCpuAffinity {
+  std::string initial;  // "0-3,7"
+  std::string final_;
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -53,6 +74,9 @@ struct Process {
   std::string apparmor_profile;
   std::optional<int> oom_score_adj;
   std::string selinux_label;
+  std::optional<Scheduler> scheduler;
+  std::optional<IoPriority> io_priority;
+  std::optional<ExecCpuAffinity> exec_cpu_affinity;
 };
 
 struct Root {
@@ -60,17 +84,19 @@ struct Root {
   bool readonly = false;
 };
 
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 0;
+};
+
 struct Mount {
   std::string destination;
   std::string type;
   std::string source;
   std::vector<std::string> options;
-};
-
-struct IdMapping {
-  uint32_t container_id = 0;
-  uint32_t host_id = 0;
-  uint32_t size = 0;
+  // runtime-spec 1.2 idmapped mounts (mount_setattr MOUNT_ATTR_IDMAP); both or neither.
+  std::vector<IdMapping> uid_mappings, gid_mappings;
 };
 
 struct Hook {
@@ -163,6 +189,10 @@ struct NetworkResources {
   std::vector<NetworkPriority> priorities;
 };
 
+struct RdmaLimit {
+  std::optional<uint32_t> hca_handles, hca_objects;
+};
+
 struct Resources {
   std::vector<DeviceRule> devices;
   std::optional<MemoryResources> memory;
@@ -172,6 +202,7 @@ struct Resources {
   std::vector<HugepageLimit> hugepage_limits;
   std::optional<NetworkResources> network;
   std::map<std::string, std::string> unified;  // cgroup v2 file → value
+  std::map<std::string, RdmaLimit> rdma;       // device name → limits
 };
 
 struct SeccompArg {
@@ -216,7 +247,19 @@ struct Linux {
     uint32_t nanosecs = 0;
   };
   std::map<std::string, TimeOffset> time_offsets;
-  std::optional<std::string> personality_domain;
+  std::optional<std::string> personality_domain;  // LINUX LINUX32
+  std::vector<std::string> personality_flags;
+  struct IntelRdt {
+    std::string clos_id;
+    std::string l3_cache_schema;
+    std::string mem_bw_schema;
+    std::vector<std::string> schemata;
+    bool enable_cmt = false, enable_mbm = false, enable_monitoring = false;
+  };
+  std::optional<IntelRdt> intel_rdt;
+  // netDevices (runtime-spec 1.2.1): host interface name → name in the container
+  // (empty: keep the host name).
+  std::map<std::string, std::string> net_devices;
 };
 
 struct Spec {
@@ -233,13 +276,21 @@ struct Spec {
 };
 
 // Parse and validate config.json text. Rejects an unknown major version,
-// missing required fields, wrong types, relative mount destinations and the
-// like, naming the field.
+// missing required fields, wrong types, unknown names and the like, naming
+// the field. Relative mount destinations (deprecated) are made absolute.
 Result<Spec> parse_spec(std::string_view text);
+// The same from an already parsed document (kept as Spec::raw).
+Result<Spec> spec_from_json(const Json& doc);
 // Read <bundle>/config.json.
 Result<Spec> load_spec(const std::string& bundle);
 
-// Parse a "process" object alone (exec --process FILE).
+// The cross-field checks parse_spec runs (namespaces vs. mappings, hostname
+// vs. UTS namespace...), for code that builds or edits a Spec in memory.
+// Never touches the file system: whether paths exist is the runtime's job.
+Result<void> validate_spec(const Spec& spec);
+
+// Parse a "process" object alone (exec --process FILE); checks args and cwd.
+// Errors are prefixed with r.path() ("process.cwd: ..." or "cwd: ...").
 Result<Process> parse_process(const JsonReader& r);
 // Parse a LinuxResources object alone (update --resources FILE).
 Result<Resources> parse_resources(const JsonReader& r);
@@ -248,8 +299,14 @@ Result<Resources> parse_resources(const JsonReader& r);
 // given rootless flavour).
 Json default_spec(bool rootless);
 
-// What `features` prints (runtime-spec features.md).
+// What `features` prints (runtime-spec features.md). The lists come from
+// oci/known.h.
 Json features();
+
+// The runtime-spec versions this code understands; default_spec() writes
+// kOciVersionMax.
+inline constexpr const char* kOciVersionMax = "1.2.0";
+inline constexpr const char* kOciVersionMin = "1.0.0";
 
 // Namespace type name → CLONE_NEW* flag; 0 for an unknown name.
 int namespace_flag(std::string_view type);

@@ -44,6 +44,9 @@ struct CgroupOptions {
   std::string root = "/sys/fs/cgroup";
   // Tests on a fake cgroupfs cannot load eBPF programs.
   bool skip_device_program = false;
+  // Where the runtime's own cgroups are read from (relative cgroupsPath);
+  // tests point this at a file of their own.
+  std::string proc_self_cgroup = "/proc/self/cgroup";
 };
 
 CgroupMode detect_cgroup_mode(const std::string& root = "/sys/fs/cgroup");

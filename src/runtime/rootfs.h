@@ -20,12 +20,15 @@
 // A /proc or /dev/null planted as a symlink in the image is refused.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "base/result.h"
 #include "oci/spec.h"
 
 namespace berth::runtime {
+
+class MountOps;  // runtime/mount_ops.h: the syscall seam (tests pass a fake)
 
 struct RootfsOptions {
   std::string bundle;     // absolute; root.path is relative to it
@@ -42,6 +45,29 @@ Result<void> mount_console(const std::string& pty_slave_path);
 
 // Write linux.sysctl entries to /proc/sys (after enter_rootfs, /proc is the
 // container's). Only namespaced sysctls are accepted.
+// This form cannot tell which namespaces the container has and accepts
+// every namespaced sysctl; the Spec form checks them against linux.namespaces.
 Result<void> apply_sysctls(const std::map<std::string, std::string>& sysctl);
+
+// ---- additions -------------------------------------------------------------
+
+// Which namespaces the container owns, for sysctl checks.
+struct SysctlNamespaces {
+  bool ipc = true;  // kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*
+  bool net = true;  // net.*
+  bool uts = true;  // kernel.hostname, kernel.domainname
+};
+SysctlNamespaces sysctl_namespaces(const oci::Spec& spec);
+// Ok if `key` is a namespaced sysctl the container may set; otherwise an
+// error naming the key and why.
+Result<void> validate_sysctl(const std::string& key, const SysctlNamespaces& ns);
+// linux.sysctl of the spec, checked against its namespaces.
+Result<void> apply_sysctls(const oci::Spec& spec);
+
+// The same steps through an explicit syscall seam (unit tests).
+Result<void> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts, MountOps& ops);
+Result<void> enter_rootfs(const oci::Spec& spec, const RootfsOptions& opts, MountOps& ops);
+Result<void> apply_sysctls(const std::map<std::string, std::string>& sysctl,
+                           const SysctlNamespaces& ns, MountOps& ops);
 
 }  // namespace berth::runtime

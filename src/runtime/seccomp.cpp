@@ -1,0 +1,179 @@
+#include "runtime/seccomp.h"
+
+#include <seccomp.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "runtime/process_setup.h"
+
+namespace berth::runtime {
+namespace {
+
+using FilterPtr = std::unique_ptr<void, void (*)(scmp_filter_ctx)>;
+
+// libseccomp returns -errno.
+Error seccomp_error(int rc, const std::string& what) { return Error::sys(-rc, "seccomp: {}", what); }
+
+Result<uint32_t> parse_action(const std::string& name, std::optional<uint32_t> errno_ret,
+                              const std::string& field, const oci::Seccomp& seccomp) {
+  // ERRNO and TRACE carry a value; the spec's default for both is EPERM.
+  uint32_t value = errno_ret.value_or(EPERM);
+  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL;
+  if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+  if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(value);
+  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(value);
+  if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+  if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  if (name == "SCMP_ACT_NOTIFY") {
+    if (seccomp.listener_path.empty()) {
+      return Error::invalid("{}: SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath", field);
+    }
+    // Handing the notify fd to the listener needs the container state, which
+    // this layer does not have; refuse rather than load a filter whose
+    // notifications nobody would answer (the process would hang).
+    return Error(ErrorCode::NotImplemented,
+                 fmt::format("{}: SCMP_ACT_NOTIFY is not supported by this runtime", field));
+  }
+  return Error::invalid("{}: unknown seccomp action \"{}\"", field, name);
+}
+
+Result<scmp_compare> parse_op(const std::string& op, const std::string& field) {
+  static const std::map<std::string, scmp_compare> ops = {
+      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+  };
+  auto it = ops.find(op);
+  if (it == ops.end()) return Error::invalid("{}: unknown seccomp operator \"{}\"", field, op);
+  return it->second;
+}
+
+Result<uint32_t> parse_arch(const std::string& name) {
+  // "SCMP_ARCH_X86_64" → libseccomp's "x86_64".
+  constexpr std::string_view prefix = "SCMP_ARCH_";
+  std::string token = name;
+  if (token.compare(0, prefix.size(), prefix) == 0) token = token.substr(prefix.size());
+  for (auto& c : token) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  uint32_t arch = seccomp_arch_resolve_name(token.c_str());
+  if (arch == 0) return Error::invalid("linux.seccomp.architectures: unknown architecture \"{}\"", name);
+  return arch;
+}
+
+Result<void> set_flags(scmp_filter_ctx ctx, const std::vector<std::string>& flags) {
+  for (const auto& flag : flags) {
+    enum scmp_filter_attr attr;
+    if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
+      attr = SCMP_FLTATR_CTL_TSYNC;
+    } else if (flag == "SECCOMP_FILTER_FLAG_LOG") {
+      attr = SCMP_FLTATR_CTL_LOG;
+    } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
+      attr = SCMP_FLTATR_CTL_SSB;
+    } else {
+      return Error::invalid("linux.seccomp.flags: unsupported flag \"{}\"", flag);
+    }
+    int rc = seccomp_attr_set(ctx, attr, 1);
+    if (rc != 0) return seccomp_error(rc, fmt::format("set flag {}", flag));
+  }
+  return ok();
+}
+
+// Every combination taking one condition per argument index: alternatives on
+// one index become separate rules (OR), distinct indexes stay in one (AND).
+std::vector<std::vector<scmp_arg_cmp>> condition_sets(const std::map<uint32_t, std::vector<scmp_arg_cmp>>& by_index) {
+  std::vector<std::vector<scmp_arg_cmp>> sets{{}};
+  for (const auto& [index, conds] : by_index) {
+    std::vector<std::vector<scmp_arg_cmp>> next;
+    for (const auto& partial : sets) {
+      for (const auto& c : conds) {
+        auto s = partial;
+        s.push_back(c);
+        next.push_back(std::move(s));
+      }
+    }
+    sets = std::move(next);
+  }
+  return sets;
+}
+
+Result<void> add_rules(scmp_filter_ctx ctx, const oci::Seccomp& seccomp, uint32_t default_action) {
+  for (size_t i = 0; i < seccomp.syscalls.size(); ++i) {
+    const auto& sc = seccomp.syscalls[i];
+    std::string field = fmt::format("linux.seccomp.syscalls[{}]", i);
+    uint32_t action = BERTH_TRY(parse_action(sc.action, sc.errno_ret, field + ".action", seccomp));
+    if (action == default_action) continue;
+
+    std::map<uint32_t, std::vector<scmp_arg_cmp>> by_index;
+    for (size_t a = 0; a < sc.args.size(); ++a) {
+      const auto& arg = sc.args[a];
+      std::string afield = fmt::format("{}.args[{}]", field, a);
+      if (arg.index > 5) return Error::invalid("{}.index: {} is out of range 0..5", afield, arg.index);
+      scmp_compare op = BERTH_TRY(parse_op(arg.op, afield + ".op"));
+      by_index[arg.index].push_back(scmp_arg_cmp{arg.index, op, arg.value, arg.value_two});
+    }
+    auto sets = condition_sets(by_index);
+
+    for (const auto& name : sc.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) {
+        log::debug("seccomp: skipping unknown syscall {}", name);
+        continue;
+      }
+      for (const auto& conds : sets) {
+        int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(conds.size()),
+                                        conds.empty() ? nullptr : conds.data());
+        if (rc != 0) return seccomp_error(rc, fmt::format("add rule for {} ({})", name, field));
+      }
+    }
+  }
+  return ok();
+}
+
+Result<FilterPtr> build_filter(const oci::Seccomp& seccomp) {
+  uint32_t default_action = BERTH_TRY(parse_action(
+      seccomp.default_action, seccomp.default_errno_ret, "linux.seccomp.defaultAction", seccomp));
+  FilterPtr ctx(seccomp_init(default_action), seccomp_release);
+  if (!ctx) return Error::invalid("seccomp: cannot create a filter with default action {}", seccomp.default_action);
+
+  // The runtime manages no_new_privs itself (process.noNewPrivileges).
+  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+  if (rc != 0) return seccomp_error(rc, "clear the NNP attribute");
+  BERTH_TRY(set_flags(ctx.get(), seccomp.flags));
+
+  for (const auto& name : seccomp.architectures) {
+    uint32_t arch = BERTH_TRY(parse_arch(name));
+    rc = seccomp_arch_add(ctx.get(), arch);
+    // The native architecture is in every new filter already.
+    if (rc != 0 && rc != -EEXIST) return seccomp_error(rc, fmt::format("add architecture {}", name));
+  }
+  BERTH_TRY(add_rules(ctx.get(), seccomp, default_action));
+  return ctx;
+}
+
+}  // namespace
+
+Result<std::string> seccomp_bpf(const oci::Seccomp& seccomp) {
+  auto ctx = BERTH_TRY(build_filter(seccomp));
+  Fd mem(memfd_create("seccomp-bpf", MFD_CLOEXEC));
+  if (!mem) return Error::sys(errno, "memfd_create");
+  int rc = seccomp_export_bpf(ctx.get(), mem.get());
+  if (rc != 0) return seccomp_error(rc, "export the filter");
+  if (lseek(mem.get(), 0, SEEK_SET) < 0) return Error::sys(errno, "lseek memfd");
+  return read_fd(mem.get());
+}
+
+Result<void> load_seccomp(const oci::Seccomp& seccomp) {
+  auto ctx = BERTH_TRY(build_filter(seccomp));
+  int rc = seccomp_load(ctx.get());
+  if (rc != 0) return seccomp_error(rc, "load the filter");
+  return ok();
+}
+
+}  // namespace berth::runtime

@@ -201,7 +201,9 @@ TEST_P(CgroupContract, UpdateWritesOnlyWhatIsPresent) {
   EXPECT_EQ(tree_.read("pids", "pids.max"), "max");
   EXPECT_EQ(tree_.read("memory", mem_file), "sentinel");
   EXPECT_EQ(tree_.read("cpu", GetParam() == CgroupMode::V2 ? "cpu.weight" : "cpu.shares"), "sentinel");
-  if (GetParam() != CgroupMode::V2) EXPECT_EQ(tree_.read("devices", "devices.allow"), "sentinel");
+  if (GetParam() != CgroupMode::V2) {
+    EXPECT_EQ(tree_.read("devices", "devices.allow"), "sentinel");
+  }
 }
 
 TEST_P(CgroupContract, ErrorNamesFileAndValue) {
@@ -336,7 +338,9 @@ TEST_P(CgroupContract, DestroyRemovesNestedDirs) {
   auto r = cg->destroy();
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_FALSE(fs_::file_exists(d));
-  if (GetParam() == CgroupMode::Hybrid) EXPECT_FALSE(fs_::file_exists(tree_.root() + "/unified/berth/gone"));
+  if (GetParam() == CgroupMode::Hybrid) {
+    EXPECT_FALSE(fs_::file_exists(tree_.root() + "/unified/berth/gone"));
+  }
   // Again: nothing left is fine.
   EXPECT_TRUE(cg->destroy().ok());
 }

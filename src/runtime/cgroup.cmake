@@ -1,4 +1,6 @@
-set(BERTH_CGROUP_SOURCES
+# Cgroup managers (v1, v2, hybrid) and the v2 device eBPF program: a library
+# of its own so that its tests link only what they use.
+add_library(berth_runtime_cgroup STATIC
   cgroup.cpp
   cgroup_common.cpp
   cgroup_v1.cpp
@@ -7,17 +9,16 @@ set(BERTH_CGROUP_SOURCES
   cgroup_stats.cpp
   devices_bpf.cpp
 )
-target_sources(berth_runtime PRIVATE ${BERTH_CGROUP_SOURCES})
+target_link_libraries(berth_runtime_cgroup PUBLIC berth_oci)
+target_link_libraries(berth_runtime PUBLIC berth_runtime_cgroup)
 
 if(BERTH_TESTS)
-  # The tests compile the cgroup sources themselves rather than link all of
-  # berth_runtime: they need nothing else from it.
   # Fake cgroupfs trees in a temp dir: no root needed.
   berth_add_tests(berth_cgroup_tests
-    SOURCES ${BERTH_CGROUP_SOURCES} cgroup_fake_test.cpp cgroup_devices_test.cpp
-    LIBS berth_oci)
+    SOURCES cgroup_fake_test.cpp cgroup_devices_test.cpp
+    LIBS berth_runtime_cgroup)
   # The real machine's cgroups and bpf(2); skips where the kernel refuses.
   berth_add_tests(berth_cgroup_root_tests ROOT
-    SOURCES ${BERTH_CGROUP_SOURCES} cgroup_root_test.cpp
-    LIBS berth_oci)
+    SOURCES cgroup_root_test.cpp
+    LIBS berth_runtime_cgroup)
 endif()

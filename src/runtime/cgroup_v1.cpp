@@ -163,13 +163,14 @@ Result<void> V1Cgroup::apply_block_io(const oci::BlockIoResources& b) {
     if (!dir.empty() && !cg::has_control(dir, plain) && cg::has_control(dir, bfq)) return bfq;
     return plain;
   };
-  if (b.weight) BERTH_TRY(set("blkio", weight_file("blkio.weight", "blkio.bfq.weight"), std::to_string(*b.weight)));
-  if (b.leaf_weight) BERTH_TRY(set("blkio", "blkio.leaf_weight", std::to_string(*b.leaf_weight)));
+  // A weight of 0 means "not set" (Docker always sends the field).
+  if (b.weight && *b.weight) BERTH_TRY(set("blkio", weight_file("blkio.weight", "blkio.bfq.weight"), std::to_string(*b.weight)));
+  if (b.leaf_weight && *b.leaf_weight) BERTH_TRY(set("blkio", "blkio.leaf_weight", std::to_string(*b.leaf_weight)));
   for (const auto& d : b.weight_device) {
-    if (d.weight)
+    if (d.weight && *d.weight)
       BERTH_TRY(set("blkio", weight_file("blkio.weight_device", "blkio.bfq.weight_device"),
                     fmt::format("{}:{} {}", d.major, d.minor, *d.weight)));
-    if (d.leaf_weight)
+    if (d.leaf_weight && *d.leaf_weight)
       BERTH_TRY(set("blkio", "blkio.leaf_weight_device", fmt::format("{}:{} {}", d.major, d.minor, *d.leaf_weight)));
   }
   auto throttle = [&](const std::vector<oci::ThrottleDevice>& v, const char* file) -> Result<void> {

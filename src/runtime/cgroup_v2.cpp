@@ -108,14 +108,14 @@ static Result<void> apply_v2_cpu(const std::string& dir, const oci::CpuResources
 static Result<void> apply_v2_io(const std::string& dir, const oci::BlockIoResources& b) {
   // BFQ takes the OCI weight [10, 1000] as is; io.weight has its own scale.
   bool bfq = has_control(dir, "io.bfq.weight");
-  if (b.weight) {
+  if (b.weight && *b.weight) {  // 0: not set
     if (bfq)
       BERTH_TRY(write_control(dir, "io.bfq.weight", std::to_string(*b.weight)));
     else
       BERTH_TRY(write_control(dir, "io.weight", fmt::format("default {}", blkio_weight_to_io_weight(*b.weight))));
   }
   for (const auto& d : b.weight_device) {
-    if (!d.weight) continue;
+    if (!d.weight || !*d.weight) continue;
     if (bfq)
       BERTH_TRY(write_control(dir, "io.bfq.weight", fmt::format("{}:{} {}", d.major, d.minor, *d.weight)));
     else

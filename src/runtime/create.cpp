@@ -168,39 +168,51 @@ Result<int> create_container(const StateDir& dir, const CreateOptions& opts) {
   state_dir_fd.reset();
 
   pid_t init_pid = child;
-  if (plan.two_stage) {
-    auto m = BERTH_TRY(sync_expect(sync.get(), SyncMsg::Pid, "the container's pid"));
-    init_pid = static_cast<pid_t>(m.value);
-    int status;
-    waitpid(child, &status, 0);  // the intermediate exits; init is reparented to us or our reaper
-    child = init_pid;
-  }
-  BERTH_TRY(cgroup->add_process(init_pid));
-  if (plan.new_user) BERTH_TRY(write_id_mappings(init_pid, *spec.linux_));
-  if (spec.process->oom_score_adj)
-    BERTH_TRY_CTX(set_oom_score_adj(init_pid, *spec.process->oom_score_adj), "process.oomScoreAdj");
-  BERTH_TRY(sync_send(sync.get(), SyncMsg::Go));
-  BERTH_TRY(sync_expect(sync.get(), SyncMsg::HooksReady, "the container's mounts"));
-
   ContainerState st;
-  st.id = opts.id;
-  st.pid = init_pid;
-  st.pid_start = sys::process_start_time(init_pid).value_or(0);
-  st.bundle = bundle;
-  st.rootfs = rootfs;
-  st.created = now_rfc3339();
-  st.owner = current_owner();
-  st.annotations = spec.annotations;
-  st.cgroup = cgroup->to_json();
-  st.no_pivot = opts.no_pivot;
-  st.oci_version = spec.oci_version;
-  std::string creating = oci_state(st, Status::Creating).dump();
-  if (spec.hooks) {
-    BERTH_TRY(run_hooks(spec.hooks->prestart, creating, "prestart"));
-    BERTH_TRY(run_hooks(spec.hooks->create_runtime, creating, "createRuntime"));
+  auto setup = [&]() -> Result<void> {
+    if (plan.two_stage) {
+      auto m = BERTH_TRY(sync_expect(sync.get(), SyncMsg::Pid, "the container's pid"));
+      init_pid = static_cast<pid_t>(m.value);
+      int status;
+      waitpid(child, &status, 0);  // the intermediate exits; init is reparented to us or our reaper
+      child = init_pid;
+    }
+    BERTH_TRY(cgroup->add_process(init_pid));
+    if (plan.new_user) BERTH_TRY(write_id_mappings(init_pid, *spec.linux_));
+    if (spec.process->oom_score_adj)
+      BERTH_TRY_CTX(set_oom_score_adj(init_pid, *spec.process->oom_score_adj), "process.oomScoreAdj");
+    BERTH_TRY(sync_send(sync.get(), SyncMsg::Go));
+    BERTH_TRY(sync_expect(sync.get(), SyncMsg::HooksReady, "the container's mounts"));
+
+    st.id = opts.id;
+    st.pid = init_pid;
+    st.pid_start = sys::process_start_time(init_pid).value_or(0);
+    st.bundle = bundle;
+    st.rootfs = rootfs;
+    st.created = now_rfc3339();
+    st.owner = current_owner();
+    st.annotations = spec.annotations;
+    st.cgroup = cgroup->to_json();
+    st.no_pivot = opts.no_pivot;
+    st.oci_version = spec.oci_version;
+    std::string creating = oci_state(st, Status::Creating).dump();
+    if (spec.hooks) {
+      BERTH_TRY(run_hooks(spec.hooks->prestart, creating, "prestart"));
+      BERTH_TRY(run_hooks(spec.hooks->create_runtime, creating, "createRuntime"));
+    }
+    BERTH_TRY(sync_send(sync.get(), SyncMsg::HooksDone, creating));
+    BERTH_TRY(sync_expect(sync.get(), SyncMsg::Created, "the container to be created"));
+    return {};
+  };
+  if (auto r = setup(); !r) {
+    // An init that dies during setup under a tight memory limit was OOM-killed:
+    // say so, rather than "init exited".
+    auto ooms = cgroup->oom_kills();
+    if (ooms && *ooms > 0)
+      return Error::invalid("linux.resources.memory.limit: the container's init was killed by the OOM killer "
+                            "while being set up (the memory limit is too low)");
+    return r.error();
   }
-  BERTH_TRY(sync_send(sync.get(), SyncMsg::HooksDone, creating));
-  BERTH_TRY(sync_expect(sync.get(), SyncMsg::Created, "the container to be created"));
 
   Fd pty_master;
   if (foreground_tty) pty_master = BERTH_TRY_CTX(sys::recv_fd(console_peer.get()), "receive the terminal");

@@ -102,6 +102,8 @@ Result<void> exec_steps(ExecChild& c) {
   }
   if (c.console_fd >= 0) close(c.console_fd);
   BERTH_TRY(find_executable(c.process.args.front(), c.process.env));
+  // A detached exec outlives the runtime: do not die with it.
+  prctl(PR_SET_PDEATHSIG, 0);
   BERTH_TRY(sync_send(c.sync_fd, SyncMsg::Exec, {}, getpid()));
   close(c.sync_fd);
   c.sync_fd = -1;
@@ -130,7 +132,8 @@ Result<int> exec_container(const StateDir& dir, const ExecOptions& o) {
   auto c = BERTH_TRY(load_container(dir, o.id));
   if (c.status == Status::Paused && !o.ignore_paused)
     return Error(ErrorCode::FailedPrecondition, "cannot exec in a paused container (use --ignore-paused to override)");
-  if (c.status != Status::Running && c.status != Status::Paused)
+  // runc allows exec into a created container (its namespaces exist).
+  if (c.status == Status::Stopped)
     return Error(ErrorCode::FailedPrecondition, fmt::format("cannot exec in a container that is {}", status_name(c.status)));
   oci::Spec spec = BERTH_TRY(load_saved_spec(dir, o.id));
   ExecChild ch;

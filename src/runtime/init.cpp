@@ -81,8 +81,10 @@ Result<void> init_steps(InitContext& ctx) {
   BERTH_TRY(sync_send(ctx.sync_fd, SyncMsg::HooksReady));
   auto state = BERTH_TRY(sync_expect(ctx.sync_fd, SyncMsg::HooksDone, "createRuntime hooks"));
   if (spec.hooks) BERTH_TRY(run_hooks(spec.hooks->create_container, state.text, "createContainer"));
+  // Sysctls before enter_rootfs makes /proc/sys read-only; namespaced
+  // sysctls follow the writer's namespaces, so the host's /proc/sys serves.
+  BERTH_TRY(apply_sysctls(spec));
   BERTH_TRY(enter_rootfs(spec, ctx.rootfs));
-  if (spec.linux_) BERTH_TRY(apply_sysctls(spec.linux_->sysctl));
   if (spec.process->terminal) BERTH_TRY(setup_terminal(ctx));
   if (ctx.console_fd >= 0) close(ctx.console_fd);
   // Fail at create, not at start, when the program is missing.

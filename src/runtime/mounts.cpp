@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -113,7 +114,7 @@ Result<void> finish_mount(RootfsContext& ctx, const std::string& dest, const Mou
 Result<void> mount_entry(RootfsContext& ctx, const oci::Mount& m) {
   MountOptions mo = parse_mount_options(m.options);
   const std::string dest = clean_path(m.destination);
-  if (mo.idmap) {
+  if (mo.idmap || !m.uid_mappings.empty() || !m.gid_mappings.empty()) {
     return Error(ErrorCode::NotImplemented,
                  fmt::format("mount {} on {}: idmapped mounts (idmap, ridmap) are not supported",
                              m.source, dest));
@@ -151,8 +152,8 @@ Result<void> mount_entry(RootfsContext& ctx, const oci::Mount& m) {
   auto r = ctx.ops.mount(source, fd_path(target.get()), m.type, mo.flags, data);
   if (!r) {
     if (user_ns && r.error().sys_errno() == EPERM) {
-      if (m.type == "sysfs") return bind_fallback(ctx, "/sys", m, mo);
-      if (m.type == "mqueue") return bind_fallback(ctx, "/dev/mqueue", m, mo);
+      const char* host = m.type == "sysfs" ? "/sys" : m.type == "mqueue" ? "/dev/mqueue" : nullptr;
+      if (host != nullptr && ::access(host, F_OK) == 0) return bind_fallback(ctx, host, m, mo);
     }
     return r.error().context("mount {} on {}", m.type, dest);
   }

@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,16 @@ namespace fs = std::filesystem;
 // Lines the body writes: "FAIL: ..." for a failed check, "SKIP: ..." when
 // the kernel says no.
 using Report = std::string;
+
+oci::Mount mnt(std::string dest, std::string type, std::string source,
+               std::vector<std::string> options) {
+  oci::Mount m;
+  m.destination = std::move(dest);
+  m.type = std::move(type);
+  m.source = std::move(source);
+  m.options = std::move(options);
+  return m;
+}
 
 class RootfsRootTest : public ::testing::Test {
  protected:
@@ -53,12 +64,12 @@ class RootfsRootTest : public ::testing::Test {
 
   void docker_like_mounts() {
     spec_.mounts = {
-        {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
-        {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
-        {"/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-        {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}},
-        {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
-        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+        mnt("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+        mnt("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+        mnt("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+        mnt("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+        mnt("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+        mnt("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
     };
     spec_.linux_->masked_paths = {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/timer_list",
                                   "/sys/firmware", "/proc/does-not-exist"};
@@ -178,9 +189,22 @@ TEST_F(RootfsRootTest, DockerLikeContainer) {
       CHECK_IN(sf.f_type == TMPFS_MAGIC, "/proc/acpi not masked by tmpfs");
     }
     CHECK_IN(write_errno("/proc/sys/kernel/hostname", O_WRONLY) == EROFS, "/proc/sys writable");
-    CHECK_IN(write_errno("/proc/sysrq-trigger", O_WRONLY) == EROFS, "/proc/sysrq-trigger writable");
+    struct statvfs sv {};
+    if (::access("/proc/sysrq-trigger", F_OK) == 0) {
+      CHECK_IN(::statvfs("/proc/sysrq-trigger", &sv) == 0 && (sv.f_flag & ST_RDONLY),
+               "/proc/sysrq-trigger not read-only");
+    }
+    for (const char* f : {"/proc/keys", "/proc/timer_list"}) {
+      if (::access(f, F_OK) == 0) CHECK_IN(is_char(f, 1, 3), std::string(f) + " not masked");
+    }
+    if (::statfs("/sys/firmware", &sf) == 0) {
+      CHECK_IN(sf.f_type == TMPFS_MAGIC, "/sys/firmware not masked by tmpfs");
+    }
+    CHECK_IN(::statvfs("/proc/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY) && (sv.f_flag & ST_NOSUID) &&
+                 (sv.f_flag & ST_NOEXEC) && (sv.f_flag & ST_NODEV),
+             "/proc/sys not ro,nosuid,noexec,nodev");
     CHECK_IN(write_errno("/newfile", O_WRONLY | O_CREAT) == EROFS, "readonly root is writable");
-    CHECK_IN(write_errno("/sys/kernel/uevent_helper", O_WRONLY) == EROFS, "/sys writable");
+    CHECK_IN(::statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY), "/sys not read-only");
     CHECK_IN(write_errno("/dev/shm/x", O_WRONLY | O_CREAT) == 0, "/dev/shm not writable");
     CHECK_IN(fs::read_symlink("/dev/ptmx").string() == "pts/ptmx", "/dev/ptmx link");
     CHECK_IN(fs::read_symlink("/dev/fd").string() == "/proc/self/fd", "/dev/fd link");
@@ -203,7 +227,7 @@ TEST_F(RootfsRootTest, DockerLikeContainer) {
 TEST_F(RootfsRootTest, SymlinkDestinationLandsInsideTheRoot) {
   const std::string name = "berth-escape-" + std::to_string(::getpid());
   fs::create_directory_symlink("/../../etc", rootfs_ + "/evil");
-  spec_.mounts = {{"/evil/" + name, "tmpfs", "tmpfs", {"size=1m"}}};
+  spec_.mounts = {mnt("/evil/" + name, "tmpfs", "tmpfs", {"size=1m"})};
   Report r = run_inside([&] {
     std::string out = setup(spec_, opts_);
     if (!out.empty()) return out;
@@ -219,7 +243,7 @@ TEST_F(RootfsRootTest, SymlinkDestinationLandsInsideTheRoot) {
 
 TEST_F(RootfsRootTest, ProcOnSymlinkIsRefused) {
   fs::create_directory_symlink("/tmp", rootfs_ + "/proc");
-  spec_.mounts = {{"/proc", "proc", "proc", {}}};
+  spec_.mounts = {mnt("/proc", "proc", "proc", {})};
   Report r = run_inside([&] {
     auto res = prepare_rootfs(spec_, opts_);
     if (res) return std::string("FAIL: proc on a symlink was mounted\n");
@@ -235,8 +259,9 @@ TEST_F(RootfsRootTest, PlantedDevNullIsRefused) {
   fs::create_directories(rootfs_ + "/dev");
   std::ofstream(rootfs_ + "/secret") << "x";
   fs::create_symlink("/secret", rootfs_ + "/dev/null");
-  spec_.mounts = {{"/proc", "proc", "proc", {}}};
-  spec_.linux_->masked_paths = {"/proc/kcore"};
+  std::ofstream(rootfs_ + "/etc/passwd") << "root:x:0:0::/:/bin/sh\n";
+  spec_.mounts = {mnt("/proc", "proc", "proc", {})};
+  spec_.linux_->masked_paths = {"/etc/passwd"};
   Report r = run_inside([&] {
     auto res = prepare_rootfs(spec_, opts_);
     if (!res) return "FAIL: prepare_rootfs: " + res.error().message() + "\n";
@@ -253,9 +278,9 @@ TEST_F(RootfsRootTest, PlantedDevNullIsRefused) {
 TEST_F(RootfsRootTest, ReadOnlyBindAndNoPivot) {
   fs::create_directories(bundle_ + "/data");
   std::ofstream(bundle_ + "/data/file") << "hello";
-  spec_.mounts = {{"/proc", "proc", "proc", {}},
-                  {"/data", "bind", bundle_ + "/data", {"rbind", "ro", "nosuid"}},
-                  {"/rw", "bind", bundle_ + "/data", {"rbind"}}};
+  spec_.mounts = {mnt("/proc", "proc", "proc", {}),
+                  mnt("/data", "bind", bundle_ + "/data", {"rbind", "ro", "nosuid"}),
+                  mnt("/rw", "bind", bundle_ + "/data", {"rbind"})};
   opts_.no_pivot = true;
   Report r = run_inside([&] {
     std::string out = setup(spec_, opts_);
@@ -274,7 +299,7 @@ TEST_F(RootfsRootTest, ReadOnlyBindAndNoPivot) {
 }
 
 TEST_F(RootfsRootTest, Sysctl) {
-  spec_.mounts = {{"/proc", "proc", "proc", {}}};
+  spec_.mounts = {mnt("/proc", "proc", "proc", {})};
   spec_.linux_->sysctl = {{"kernel.shmmni", "1234"}};
   Report r = run_inside([&] {
     // The IPC sysctl needs an own IPC namespace.
@@ -290,6 +315,62 @@ TEST_F(RootfsRootTest, Sysctl) {
     oci::Spec bad = spec_;
     bad.linux_->sysctl = {{"kernel.core_pattern", "|/x"}};
     CHECK_IN(!apply_sysctls(bad), "a host sysctl was accepted");
+    return out;
+  });
+  expect_clean(r);
+}
+
+TEST_F(RootfsRootTest, CgroupMountWithNamespaceAndWithout) {
+  if (!fs::exists("/sys/fs/cgroup")) GTEST_SKIP() << "no cgroup file systems";
+  for (bool cgroupns : {true, false}) {
+    spec_.mounts = {mnt("/proc", "proc", "proc", {}),
+                    mnt("/sys", "sysfs", "sysfs", {"ro", "nosuid", "nodev", "noexec"}),
+                    mnt("/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "nodev", "noexec"})};
+    if (cgroupns) spec_.linux_->namespaces.push_back({"cgroup", ""});
+    Report r = run_inside([&] {
+      if (cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) return std::string("SKIP: unshare cgroup\n");
+      std::string out = setup(spec_, opts_);
+      if (!out.empty()) return out;
+      struct statfs sf {};
+      struct statvfs sv {};
+      CHECK_IN(::statvfs("/sys/fs/cgroup", &sv) == 0 && (sv.f_flag & ST_RDONLY),
+               "/sys/fs/cgroup not read-only");
+      int mounted = 0;
+      for (const auto& e : fs::directory_iterator("/sys/fs/cgroup")) {
+        if (e.is_symlink()) continue;
+        std::string p = e.path().string();
+        CHECK_IN(::statfs(p.c_str(), &sf) == 0 &&
+                     (sf.f_type == CGROUP_SUPER_MAGIC || sf.f_type == CGROUP2_SUPER_MAGIC),
+                 p + " is not a cgroup file system");
+        CHECK_IN(::statvfs(p.c_str(), &sv) == 0 && (sv.f_flag & ST_RDONLY), p + " not read-only");
+        ++mounted;
+      }
+      CHECK_IN(mounted > 0 || ::statfs("/sys/fs/cgroup", &sf) == 0, "no hierarchy mounted");
+      return out;
+    });
+    expect_clean(r);
+    if (cgroupns) spec_.linux_->namespaces.pop_back();
+  }
+}
+
+TEST_F(RootfsRootTest, ConsoleBind) {
+  docker_like_mounts();
+  spec_.process = oci::Process{};
+  spec_.process->terminal = true;
+  Report r = run_inside([&] {
+    std::string out = setup(spec_, opts_);
+    if (!out.empty()) return out;
+    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
+      return std::string("FAIL: open a pty\n");
+    }
+    std::string slave = ::ptsname(master);
+    auto res = mount_console(slave);
+    if (!res) return "FAIL: mount_console: " + res.error().message() + "\n";
+    struct stat a {}, b {};
+    CHECK_IN(::stat("/dev/console", &a) == 0 && ::stat(slave.c_str(), &b) == 0 &&
+                 S_ISCHR(a.st_mode) && a.st_rdev == b.st_rdev,
+             "/dev/console is not " + slave);
     return out;
   });
   expect_clean(r);

@@ -208,7 +208,8 @@ TEST_F(RootfsRootTest, DockerLikeContainer) {
     CHECK_IN(write_errno("/dev/shm/x", O_WRONLY | O_CREAT) == 0, "/dev/shm not writable");
     CHECK_IN(fs::read_symlink("/dev/ptmx").string() == "pts/ptmx", "/dev/ptmx link");
     CHECK_IN(fs::read_symlink("/dev/fd").string() == "/proc/self/fd", "/dev/fd link");
-    CHECK_IN(fs::read_symlink("/dev/core").string() == "/proc/kcore", "/dev/core link");
+    CHECK_IN(!fs::exists(fs::symlink_status("/dev/core")) || fs::read_symlink("/dev/core").string() == "/proc/kcore",
+             "/dev/core link");
     CHECK_IN(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC) >= 0, "cannot open /dev/ptmx");
     char cwd[256];
     CHECK_IN(::getcwd(cwd, sizeof cwd) && std::string(cwd) == "/", "cwd is not /");

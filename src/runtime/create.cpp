@@ -50,9 +50,6 @@ Result<void> validate_for_create(const oci::Spec& spec) {
   if (spec.process->args.empty()) return Error::invalid("process.args: must not be empty");
   if (!spec.root) return Error::invalid("root: required on Linux");
   if (!spec.linux_) return Error::invalid("linux: required on Linux");
-  bool has_mnt = false;
-  for (const auto& ns : spec.linux_->namespaces) has_mnt |= ns.type == "mount";
-  if (!has_mnt) return Error::invalid("linux.namespaces: a mount namespace is required");
   return {};
 }
 
@@ -151,6 +148,7 @@ Result<int> create_container(const StateDir& dir, const CreateOptions& opts) {
   ctx.spec = &spec;
   ctx.plan = &plan;
   ctx.rootfs = RootfsOptions{bundle, opts.no_pivot, plan.new_user};
+  ctx.rootfs_path = rootfs;
   ctx.sync_fd = sync_child.get();
   ctx.state_dir_fd = state_dir_fd.get();
   ctx.console_fd = console.get();
@@ -195,7 +193,8 @@ Result<int> create_container(const StateDir& dir, const CreateOptions& opts) {
     st.cgroup = cgroup->to_json();
     st.no_pivot = opts.no_pivot;
     st.oci_version = spec.oci_version;
-    std::string creating = oci_state(st, Status::Creating).dump();
+    // The state hooks see: "created", as crun reports and runtime-tools expects.
+    std::string creating = oci_state(st, Status::Created).dump();
     if (spec.hooks) {
       BERTH_TRY(run_hooks(spec.hooks->prestart, creating, "prestart"));
       BERTH_TRY(run_hooks(spec.hooks->create_runtime, creating, "createRuntime"));

@@ -36,12 +36,12 @@ Result<void> join_namespaces(NamespacePlan& plan) {
   return {};
 }
 
-Result<void> setup_terminal(const InitContext& ctx) {
+Result<void> setup_terminal(const InitContext& ctx, bool own_mounts) {
   const auto& proc = *ctx.spec->process;
   auto pty = BERTH_TRY_CTX(open_pty(), "create the container's terminal");
   if (ctx.console_fd < 0) return Error::invalid("process.terminal is set but no --console-socket was given");
   BERTH_TRY_CTX(sys::send_fd(ctx.console_fd, pty.master.get(), pty.slave_path), "send the pty master to the console socket");
-  BERTH_TRY(mount_console(pty.slave_path));
+  if (own_mounts) BERTH_TRY(mount_console(pty.slave_path));
   BERTH_TRY(become_terminal_owner(pty, proc.console_size));
   return {};
 }
@@ -77,15 +77,23 @@ Result<void> init_steps(InitContext& ctx) {
   if (!spec.domainname.empty() && setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
     return Error::sys(errno, "set domainname {:?}", spec.domainname);
 
-  BERTH_TRY(prepare_rootfs(spec, ctx.rootfs));
+  // Without a mount namespace of its own the container shares its mounts:
+  // nothing is mounted, the process is only chrooted (as crun does).
+  const bool own_mounts = plan.new_mount;
+  if (own_mounts) BERTH_TRY(prepare_rootfs(spec, ctx.rootfs));
   BERTH_TRY(sync_send(ctx.sync_fd, SyncMsg::HooksReady));
   auto state = BERTH_TRY(sync_expect(ctx.sync_fd, SyncMsg::HooksDone, "createRuntime hooks"));
   if (spec.hooks) BERTH_TRY(run_hooks(spec.hooks->create_container, state.text, "createContainer"));
   // Sysctls before enter_rootfs makes /proc/sys read-only; namespaced
   // sysctls follow the writer's namespaces, so the host's /proc/sys serves.
   BERTH_TRY(apply_sysctls(spec));
-  BERTH_TRY(enter_rootfs(spec, ctx.rootfs));
-  if (spec.process->terminal) BERTH_TRY(setup_terminal(ctx));
+  if (own_mounts) {
+    BERTH_TRY(enter_rootfs(spec, ctx.rootfs));
+  } else {
+    if (chroot(ctx.rootfs_path.c_str()) < 0) return Error::sys(errno, "chroot {}", ctx.rootfs_path);
+    if (chdir("/") < 0) return Error::sys(errno, "chdir / in {}", ctx.rootfs_path);
+  }
+  if (spec.process->terminal) BERTH_TRY(setup_terminal(ctx, own_mounts));
   if (ctx.console_fd >= 0) close(ctx.console_fd);
   // Fail at create, not at start, when the program is missing.
   BERTH_TRY(find_executable(spec.process->args.front(), spec.process->env));

@@ -25,6 +25,7 @@ struct InitContext {
   const oci::Spec* spec = nullptr;
   NamespacePlan* plan = nullptr;
   RootfsOptions rootfs;
+  std::string rootfs_path;  // absolute; chroot target without a mount namespace
   int sync_fd = -1;
   int state_dir_fd = -1;  // holds exec.fifo; -1 when `run` starts it directly
   int console_fd = -1;    // connected --console-socket, or our own socketpair

@@ -16,3 +16,7 @@ target_sources(berth_runtime PRIVATE
   cli/main.cpp
 )
 target_compile_definitions(berth_runtime PRIVATE BERTH_VERSION="${PROJECT_VERSION}")
+
+if(BERTH_TESTS)
+  berth_add_tests(berth_lifecycle_tests SOURCES cli/args_test.cpp LIBS berth_runtime)
+endif()

@@ -116,7 +116,9 @@ Result<void> delete_container(const StateDir& dir, const std::string& id, bool f
     return loaded.error();
   }
   auto& c = *loaded;
-  if ((c.status == Status::Running || c.status == Status::Paused) && !force)
+  // The runtime-spec: deleting a container that is not stopped is an error
+  // (created included, as crun does); --force kills it first.
+  if (c.status != Status::Stopped && !force)
     return Error(ErrorCode::FailedPrecondition,
                  fmt::format("cannot delete container {} that is not stopped: {}", id, status_name(c.status)));
   auto spec = load_saved_spec(dir, id);

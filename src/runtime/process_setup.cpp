@@ -91,9 +91,10 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
     struct stat st {};
     if (stat(candidate.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
-    if (faccessat(AT_FDCWD, candidate.c_str(), X_OK, AT_EACCESS) == 0 && S_ISREG(st.st_mode)) {
-      return candidate;
-    }
+    // The mode bits decide, as Go's exec.LookPath does: faccessat2 answers
+    // EPERM under some LSM setups where execve itself succeeds, and execve
+    // reports whatever is really wrong with the file.
+    if (S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0) return candidate;
     denied = true;
   }
   if (denied) {

@@ -76,6 +76,9 @@ Result<void> prepare_rootfs(const oci::Spec& spec, const RootfsOptions& opts, Mo
   std::string prop = spec.linux_ ? spec.linux_->rootfs_propagation : "";
   unsigned long flag = prop.empty() ? (MS_SLAVE | MS_REC) : propagation_flag(prop);
   if (flag == 0) return Error::invalid("linux.rootfsPropagation: unknown value \"{}\"", prop);
+  // An unbindable "/" would refuse the rootfs bind below: stay rslave while
+  // building, enter_rootfs makes the new root unbindable at the end.
+  if (flag & MS_UNBINDABLE) flag = MS_SLAVE | MS_REC;
   // Nothing mounted from here on may propagate back to the host.
   BERTH_TRY_CTX(ops.mount("", "/", "", flag, ""), "make / {}", prop.empty() ? "rslave" : prop);
   BERTH_TRY(detail::make_parent_mount_private(ops, ctx.rootfs));

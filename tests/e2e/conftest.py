@@ -504,6 +504,17 @@ def cleanup(runtime, tmp_path):
             continue
         if r.returncode != 0 and runtime("state", cid).returncode == 0:
             problems.append(f"delete --force {cid} failed: {r.stderr.strip()}")
+    # A pid namespace's init lingers in zap_pid_ns_processes until its
+    # reparented children (detached exec processes, now ours as subreaper)
+    # are reaped: reap them and give the kernel a moment.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(runtime.same_process(p) and pid_alive(p) for p in runtime.pids):
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
     for pid in list(runtime.pids):
         if runtime.same_process(pid) and pid_alive(pid):
             problems.append(f"process {pid} still running after delete --force: {describe_pid(pid)}")

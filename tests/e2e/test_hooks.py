@@ -95,7 +95,7 @@ def test_failing_poststop_does_not_fail_delete(rt, bundle):
     b.config["hooks"] = {"poststop": [{"path": "/bin/false"}]}
     b.write()
     rt.create(b)
-    rt.ok("delete", b.cid)
+    rt.ok("delete", "--force", b.cid)
     assert rt("state", b.cid).returncode != 0
 
 

@@ -60,8 +60,10 @@ Result<void> wait_start_barrier(const InitContext& ctx) {
   }
   ssize_t n;
   while ((n = write(fd, "0", 1)) < 0 && errno == EINTR) {}
-  close(fd);
   if (n != 1) return Error::sys(errno, "write exec.fifo");
+  // The write end stays open until execve closes it (O_CLOEXEC): `start`
+  // waits for that EOF, so it returns once the user's process runs, and a
+  // signal sent right after `start` reaches it rather than the runtime.
   return {};
 }
 

@@ -56,7 +56,7 @@ Result<Loaded> load_container(const StateDir& dir, const std::string& id) {
 }
 
 Result<void> destroy_container(const StateDir& dir, const ContainerState& st, const oci::Spec* spec) {
-  if (sys::process_alive(st.pid, st.pid_start ? std::optional<uint64_t>(st.pid_start) : std::nullopt)) {
+  if (init_alive(st)) {
     kill(st.pid, SIGKILL);
     // Reap it if it is our child (run); otherwise the cgroup wait below covers it.
     waitpid(st.pid, nullptr, WNOHANG);

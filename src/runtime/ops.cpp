@@ -33,8 +33,7 @@ Result<void> signal_init(const ContainerState& st, int sig) {
     return Error::sys(errno, "pidfd_open {}", st.pid);
   }
   Fd guard(pidfd);
-  if (!sys::process_alive(st.pid, st.pid_start ? std::optional<uint64_t>(st.pid_start) : std::nullopt))
-    return Error::not_found("container not running");
+  if (!init_alive(st)) return Error::not_found("container not running");
   if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0) {
     if (errno == ESRCH) return Error::not_found("process already finished");
     return Error::sys(errno, "send signal {} to {}", sig, st.pid);
@@ -73,19 +72,29 @@ Result<void> start_container(const StateDir& dir, const std::string& id) {
   if (!fd) return Error::sys(errno, "open {}", fifo);
   // The init is blocked opening the fifo for writing; once it has, it writes
   // one byte. Keep checking that it is alive so a dead init cannot hang us.
-  while (true) {
+  // Then the init holds the write end until its execve closes it: EOF means
+  // the user's process is running (or the init died; the status tells).
+  bool started = false;
+  for (int waited_ms = 0;; waited_ms += 100) {
     pollfd p{fd.get(), POLLIN, 0};
     int r = poll(&p, 1, 100);
     if (r < 0 && errno != EINTR) return Error::sys(errno, "poll {}", fifo);
     if (r > 0) {
       char b;
       ssize_t n = read(fd.get(), &b, 1);
-      if (n == 1) break;
+      if (n == 1) {
+        started = true;
+        unlink(fifo.c_str());
+        continue;
+      }
+      if (n == 0 && started) break;
       if (n == 0 || (n < 0 && errno != EAGAIN)) return Error::internal("cannot start container {}: the init exited", id);
     }
-    if (!sys::process_alive(c.state.pid, c.state.pid_start ? std::optional<uint64_t>(c.state.pid_start) : std::nullopt)) return Error::internal("cannot start container {}: the init exited", id);
+    // startContainer hooks run between the byte and the exec; do not wait
+    // forever on a slow one.
+    if (started && waited_ms > 10000) break;
+    if (!init_alive(c.state)) return Error::internal("cannot start container {}: the init exited", id);
   }
-  unlink(fifo.c_str());
   auto spec = load_saved_spec(dir, id);
   if (spec) run_poststart_hooks(*spec, c.state);
   return {};

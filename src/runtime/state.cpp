@@ -136,9 +136,12 @@ Json oci_state(const ContainerState& st, Status status) {
               {"annotations", st.annotations}};
 }
 
+bool init_alive(const ContainerState& st) {
+  return sys::process_alive(st.pid, st.pid_start ? std::optional<uint64_t>(st.pid_start) : std::nullopt);
+}
+
 Status current_status(const StateDir& dir, const ContainerState& st, Cgroup* cg) {
-  if (!sys::process_alive(st.pid, st.pid_start ? std::optional<uint64_t>(st.pid_start) : std::nullopt))
-    return Status::Stopped;
+  if (!init_alive(st)) return Status::Stopped;
   if (::access(dir.fifo(st.id).c_str(), F_OK) == 0) return Status::Created;
   if (cg) {
     auto f = cg->frozen();

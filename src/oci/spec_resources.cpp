@@ -17,8 +17,8 @@ Result<DeviceRule> parse_device_rule(const JsonReader& r) {
   auto allow = BERTH_TRY(r.opt_bool("allow"));
   if (!allow) return detail::missing(r, "allow");
   d.allow = *allow;
-  d.type = BERTH_TRY(r.opt_str("type")).value_or("a");
-  if (d.type.empty()) d.type = "a";
+  auto type = BERTH_TRY(r.opt_str("type"));
+  if (type && !type->empty()) d.type.swap(*type);  // else the default "a"
   if (d.type != "a" && d.type != "c" && d.type != "b")
     return Error::invalid("{}: device rule type must be a, c or b, got \"{}\"", r.field("type"),
                           d.type);
@@ -30,8 +30,8 @@ Result<DeviceRule> parse_device_rule(const JsonReader& r) {
   if ((d.major && *d.major < 0) || (d.minor && *d.minor < 0))
     return Error::invalid("{}: device numbers must not be negative",
                           r.field(d.major && *d.major < 0 ? "major" : "minor"));
-  d.access = BERTH_TRY(r.opt_str("access")).value_or("rwm");
-  if (d.access.empty()) d.access = "rwm";
+  auto access = BERTH_TRY(r.opt_str("access"));
+  if (access && !access->empty()) d.access.swap(*access);  // else the default "rwm"
   for (char c : d.access)
     if (c != 'r' && c != 'w' && c != 'm')
       return Error::invalid("{}: access \"{}\" is not a subset of \"rwm\"", r.field("access"),

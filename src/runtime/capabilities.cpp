@@ -137,9 +137,12 @@ Result<void> apply_capability_sets(const oci::Capabilities& caps) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, n, 0, 0) != 0) {
       int err = errno;
       if (err == EPERM) {
-        return Error::invalid(
-            "process.capabilities.ambient: {} must be in the permitted and inheritable sets",
-            cap_name(n));
+        // The kernel raises only caps both permitted and inheritable. Configs
+        // from `crun spec` and older `runc spec` list ambient caps without
+        // inheritable ones; runc and crun skip those, and so do we.
+        log::debug("process.capabilities.ambient: {} skipped: not in both the permitted and inheritable sets",
+                  cap_name(n));
+        continue;
       }
       return Error::sys(err, "raise ambient {}", cap_name(n));
     }

@@ -239,6 +239,12 @@ Result<void> remove_tree(const std::string& dir) {
   return {};
 }
 
+void sleep_us(int us) {
+  timespec ts{us / 1000000, (us % 1000000) * 1000L};
+  while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
 void sleep_ms(int ms) {
   timespec ts{ms / 1000, (ms % 1000) * 1000000L};
   while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {

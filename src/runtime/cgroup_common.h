@@ -4,6 +4,8 @@
 // Not part of the runtime's public API; tests include it for the pure helpers.
 #pragma once
 
+#include <algorithm>
+
 #include <sys/types.h>
 
 #include <map>
@@ -77,13 +79,18 @@ Result<void> remove_tree(const std::string& dir);
 template <typename F>
 bool poll_until(F pred, int ms);
 void sleep_ms(int ms);
+void sleep_us(int us);
 
+// Back off from 100 µs to 5 ms: an rmdir that meets EBUSY for the moment the
+// kernel takes to release a css usually succeeds within a millisecond, and
+// that wait is on the path of every `run`.
 template <typename F>
 bool poll_until(F pred, int ms) {
-  for (int waited = 0;; waited += 5) {
+  int step_us = 100;
+  for (long waited_us = 0;; waited_us += step_us, step_us = std::min(step_us * 2, 5000)) {
     if (pred()) return true;
-    if (waited >= ms) return false;
-    sleep_ms(5);
+    if (waited_us >= ms * 1000L) return false;
+    sleep_us(step_us);
   }
 }
 

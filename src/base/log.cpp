@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
+
 namespace berth::log {
 namespace {
 
@@ -21,16 +23,6 @@ const char* level_name(Level l) {
     case Level::Error: return "error";
   }
   return "info";
-}
-
-std::string now_rfc3339() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "base/strings.h"
 
+#include <fmt/format.h>
+#include <time.h>
+
 #include <charconv>
 
 namespace berth {
@@ -49,6 +52,16 @@ std::optional<uint64_t> parse_uint(std::string_view s, int base) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
+}
+
+std::string now_rfc3339() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
 }
 
 }  // namespace berth

@@ -15,5 +15,7 @@ std::string_view trim(std::string_view s);
 // Whole-string integer parse; nullopt on junk, overflow or empty input.
 std::optional<int64_t> parse_int(std::string_view s, int base = 10);
 std::optional<uint64_t> parse_uint(std::string_view s, int base = 10);
+// The current UTC time as RFC 3339 with nanoseconds: "2006-01-02T15:04:05.000000000Z".
+std::string now_rfc3339();
 
 }  // namespace berth

@@ -14,6 +14,7 @@
 #include <cstdlib>
 
 #include "base/file.h"
+#include "base/strings.h"
 #include "base/log.h"
 #include "base/scope_exit.h"
 #include "runtime/container.h"

@@ -25,16 +25,6 @@ const char* status_name(Status s) {
   return "unknown";
 }
 
-std::string now_rfc3339() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
-}
-
 std::string StateDir::default_root() {
   if (geteuid() == 0) return "/run/berth-runtime";
   const char* xdg = getenv("XDG_RUNTIME_DIR");

@@ -68,6 +68,5 @@ Json oci_state(const ContainerState& st, Status status);
 Status current_status(const StateDir& dir, const ContainerState& st, Cgroup* cg);
 // The recorded init (pid and start time) is still alive.
 bool init_alive(const ContainerState& st);
-std::string now_rfc3339();
 
 }  // namespace berth::runtime

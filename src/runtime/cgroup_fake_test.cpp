@@ -180,10 +180,13 @@ TEST_P(CgroupContract, AppliesLimits) {
     EXPECT_EQ(tree_.read("cpu", "cpu.cfs_period_us"), "100000");
     EXPECT_EQ(tree_.read("hugetlb", GetParam() == CgroupMode::V1 ? "hugetlb.2MB.limit_in_bytes" : "hugetlb.2MB.max"),
               "4194304");
-    // The last write of each file: the deny-all default, then the implicit
-    // rules, /dev/net/tun last.
+    // The deny-all default, then every allow rule written in order through
+    // one descriptor (a plain file keeps them all; the kernel takes one rule
+    // per write): the implicit rules, /dev/net/tun last.
     EXPECT_EQ(tree_.read("devices", "devices.deny"), "a");
-    EXPECT_EQ(tree_.read("devices", "devices.allow"), "c 10:200 rwm");
+    EXPECT_EQ(tree_.read("devices", "devices.allow"),
+              "c *:* mb *:* mc 1:3 rwmc 1:5 rwmc 1:7 rwmc 1:8 rwmc 1:9 rwmc 5:0 rwmc 5:1 rwmc 5:2 rwm"
+              "c 136:* rwmc 10:200 rwm");
   }
 }
 

@@ -1,9 +1,12 @@
 // cgroup v1: one hierarchy per controller (or per co-mounted group).
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <set>
 
+#include "base/fd.h"
 #include "base/strings.h"
 #include "runtime/cgroup_common.h"
 #include "runtime/cgroup_managers.h"
@@ -94,9 +97,20 @@ Result<void> V1Cgroup::apply_devices(const std::vector<oci::DeviceRule>& config)
   auto rules = cg::effective_device_rules(config);
   // rules[0] is the deny-all default; "a" is its v1 spelling.
   BERTH_TRY(set("devices", "devices.deny", "a"));
+  // One descriptor per file for all rules (the kernel takes one rule per
+  // write): this runs on every container start.
+  std::string dir = dir_of("devices");
+  if (dir.empty()) return {};
+  Fd allow, deny;
   for (size_t i = 1; i < rules.size(); ++i) {
     const auto& r = rules[i];
-    BERTH_TRY(set("devices", r.allow ? "devices.allow" : "devices.deny", cg::device_rule_string(r)));
+    Fd& fd = r.allow ? allow : deny;
+    const char* file = r.allow ? "devices.allow" : "devices.deny";
+    std::string path = cg::join_path(dir, file);
+    if (!fd) fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    std::string rule = cg::device_rule_string(r);
+    if (!fd || ::write(fd.get(), rule.data(), rule.size()) < 0)
+      return Error::sys(errno, "write {} to {}", rule, path);
   }
   return {};
 }
@@ -259,6 +273,9 @@ Result<void> V1Cgroup::destroy() {
   // Freeze first so that no process can fork between reading the pid list
   // and the SIGKILLs; thaw so that the signals are delivered.
   for (int round = 0; round < 5; ++round) {
+    // The common case (the container has exited): one empty hierarchy says
+    // enough; scan all of them only when something is left.
+    if (round == 0 && cg::read_pids_recursive(tracking_dir()).value_or({0}).empty()) break;
     std::vector<pid_t> all;
     for (const auto& h : hierarchies_) {
       auto p = cg::read_pids_recursive(h.dir).value_or({});

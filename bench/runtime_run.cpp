@@ -336,6 +336,9 @@ int main(int argc, char** argv) {
   if (!opt.keep_workdir) {
     std::error_code ec;
     fs::remove_all(work, ec);
+    // Berth's runtime puts a container without cgroupsPath under /berth/<id>;
+    // remove the parent it left in each hierarchy if nothing else uses it.
+    for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) ::rmdir((h.path() / "berth").c_str());
   } else {
     std::fprintf(stderr, "runtime_run: kept %s\n", work.c_str());
   }

@@ -279,6 +279,55 @@ def test_cve_2019_5736_runtime_binary_not_overwritable(rt, bundle, runtime_path,
     assert before == after, "the runtime binary was modified from inside a container"
 
 
+CAP_NAMES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+             "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+             "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+             "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+             "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+             "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+             "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+             "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"]
+
+
+def test_cve_2019_5736_held_exe_cannot_be_reopened_for_writing(rt, bundle, tmp_path):
+    """The real attack: take a descriptor of the runtime's binary through
+    /proc/PID/exe while the runtime runs in the container, wait until the
+    runtime has gone, then reopen that descriptor for writing. A
+    startContainer hook runs in the container while its parent (the init) is
+    still the runtime: it parks such a descriptor as a background sleep's
+    stdin. Once the user's process runs, the runtime has exec'd away; the
+    write must fail (EROFS: the binary runs from a read-only mount). A copy of
+    the binary is attacked, so a failure cannot break the build."""
+    if rt.flavor != "berth":
+        pytest.skip("checks berth-runtime's defence")
+    copy = tmp_path / "runtime-under-attack"
+    shutil.copy2(rt.path, copy)
+    rt.path = str(copy)
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    b = bundle(["sh", "-c", "sleep 1; if echo pwned > /proc/$(cat /tmp/holder)/fd/0; "
+                            "then echo written; else echo refused; fi > /tmp/result 2>&1"])
+    b.config["root"]["readonly"] = False
+    # The holder is a child of the hook, which runs with the runtime's
+    # privileges; reaching its /proc/PID/fd takes as many capabilities (a
+    # privileged container). Then only the read-only mount stands in the way.
+    held = int(next(l for l in open("/proc/self/status") if l.startswith("CapBnd:")).split()[1], 16)
+    names = [n for i, n in enumerate(CAP_NAMES) if held & (1 << i)]
+    for name in ("bounding", "effective", "permitted"):
+        b.config["process"]["capabilities"][name] = names
+    b.config["hooks"] = {"startContainer": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", "sleep 30 < /proc/$PPID/exe > /dev/null 2>&1 & echo $! > /tmp/holder"]}]}
+    b.write()
+    # Detached: no runtime process may still execute the binary (ETXTBSY would
+    # hide the answer) when the container's process tries.
+    pid = rt.run_detached(b)
+    assert wait_exit(pid, timeout=30) == 0
+    assert (b.rootfs / "tmp/holder").read_text().strip(), "the hook did not run"
+    result = (b.rootfs / "tmp/result").read_text()
+    assert result.strip().endswith("refused") and "Read-only file system" in result, result
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before, "the runtime binary was modified"
+
+
 def test_cve_2024_21626_no_leaked_fds(rt, bundle):
     b = bundle(["ls", "/proc/self/fd"]).write()
     fds = sorted(int(x) for x in run_ok(rt, b).split())

@@ -56,6 +56,37 @@ def test_cgroup_namespace(rt, bundle):
         assert line.endswith(":/"), f"inside a cgroup namespace every path is /: {out}"
 
 
+def test_time_namespace_offsets(rt, bundle):
+    """A new time namespace with a boottime offset: uptime inside is ahead."""
+    if rt.flavor == "runc":
+        pytest.skip("runc 1.1 has no time namespace")
+    b = bundle(["cat", "/proc/uptime"])
+    b.linux["namespaces"].append({"type": "time"})
+    b.linux["timeOffsets"] = {"boottime": {"secs": 10 * 86400, "nanosecs": 0}}
+    b.write()
+    uptime = float(run_ok(rt, b).split()[0])
+    host = float(open("/proc/uptime").read().split()[0])
+    assert uptime >= host + 10 * 86400 - 60, (uptime, host)
+
+
+def test_join_namespaces_by_path(rt, bundle):
+    """A second container joins the first one's network and uts namespaces
+    by path: it sees the same hostname and the same network namespace."""
+    a = bundle(["sleep", "60"])
+    a.config["hostname"] = "shared-host"
+    a.write()
+    pid = rt.run_detached(a)
+    b = bundle(["sh", "-c", "hostname; readlink /proc/self/ns/net"])
+    b.linux["namespaces"] = [ns for ns in b.linux["namespaces"] if ns["type"] not in ("network", "uts")]
+    b.linux["namespaces"] += [{"type": "network", "path": f"/proc/{pid}/ns/net"},
+                              {"type": "uts", "path": f"/proc/{pid}/ns/uts"}]
+    b.config.pop("hostname", None)
+    b.write()
+    hostname, netns = run_ok(rt, b).split()
+    assert hostname == "shared-host"
+    assert netns == os.readlink(f"/proc/{pid}/ns/net")
+
+
 def test_network_namespace_has_only_loopback(rt, bundle):
     b = bundle(["sh", "-c", "ls /sys/class/net"]).write()
     assert run_ok(rt, b).split() == ["lo"]

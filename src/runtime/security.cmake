@@ -20,4 +20,7 @@ if(BERTH_TESTS)
   berth_add_tests(berth_security_root_tests ROOT
     SOURCES security_root_test.cpp
     LIBS berth_runtime_security)
+  # Docker's generated config and its seccomp profile, as test inputs.
+  target_compile_definitions(berth_security_tests PRIVATE BERTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  target_compile_definitions(berth_security_root_tests PRIVATE BERTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 endif()

@@ -167,8 +167,8 @@ TEST_F(RootTest, SeccompKillProcessDefault) {
 }
 
 TEST_F(RootTest, SeccompDockerProfileLoadsWithoutNNP) {
-  auto text = testing::slurp("/work/shared/reference/docker-default-config.json");
-  if (text.empty()) GTEST_SKIP() << "reference config not present";
+  auto text = testing::slurp(BERTH_SOURCE_DIR "/tests/fixtures/oci/docker-default-config.json");
+  ASSERT_FALSE(text.empty()) << "fixture tests/fixtures/oci/docker-default-config.json missing";
   auto s = testing::seccomp_from_json(Json::parse(text)["linux"]["seccomp"]);
   auto r = run_in_child([&](int fd) {
     auto l = load_seccomp(s);  // as root, with CAP_SYS_ADMIN: no NNP needed

@@ -115,8 +115,8 @@ TEST(Capabilities, CapMissingFromOwnBoundingSetIsAnError) {
 }
 
 TEST(Seccomp, DockerDefaultConfigLoads) {
-  auto text = slurp("/work/shared/reference/docker-default-config.json");
-  if (text.empty()) GTEST_SKIP() << "reference config not present";
+  auto text = slurp(BERTH_SOURCE_DIR "/tests/fixtures/oci/docker-default-config.json");
+  ASSERT_FALSE(text.empty()) << "fixture tests/fixtures/oci/docker-default-config.json missing";
   auto j = Json::parse(text);
   auto bpf = seccomp_bpf(seccomp_from_json(j["linux"]["seccomp"]));
   ASSERT_TRUE(bpf.ok()) << bpf.error().message();
@@ -125,8 +125,8 @@ TEST(Seccomp, DockerDefaultConfigLoads) {
 }
 
 TEST(Seccomp, MobyProfileLoads) {
-  auto text = slurp("/work/shared/reference/seccomp-default-moby.json");
-  if (text.empty()) GTEST_SKIP() << "reference profile not present";
+  auto text = slurp(BERTH_SOURCE_DIR "/tests/fixtures/oci/seccomp-default-moby.json");
+  ASSERT_FALSE(text.empty()) << "fixture tests/fixtures/oci/seccomp-default-moby.json missing";
   auto j = Json::parse(text);
   auto s = seccomp_from_json(j);
   s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};

@@ -1,6 +1,6 @@
 """The ctprobe isolation probe (tests/fixtures/probe/ctprobe.c) inside a
 container whose config is the one Docker generated for its default
-container (tests/fixtures/docker-default-config.json): its report must show
+container (tests/fixtures/oci/docker-default-config.json): its report must show
 exactly the capabilities, seccomp mode, namespaces and masked paths that the
 config asks for, and nothing weaker than what Docker's container showed
 (tests/fixtures/probe/docker-default.txt, compared by probe/compare.py)."""
@@ -36,7 +36,7 @@ def parse(text):
 
 def docker_like_bundle(bundle, fixtures_dir):
     b = bundle(["/ctprobe"])
-    cfg = json.loads((FIXTURES_SRC / "docker-default-config.json").read_text())
+    cfg = json.loads((FIXTURES_SRC / "oci" / "docker-default-config.json").read_text())
     cfg["root"] = {"path": "rootfs", "readonly": False}
     cfg["process"]["args"] = ["/ctprobe"]
     cfg["process"]["terminal"] = False

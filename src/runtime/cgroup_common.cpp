@@ -143,17 +143,19 @@ Result<void> make_cgroup_dirs(const std::string& mount, const std::string& rel,
   return {};
 }
 
+oci::DeviceRule make_device_rule(bool allow, const char* type, std::optional<int64_t> major,
+                                 std::optional<int64_t> minor, const char* access) {
+  oci::DeviceRule r;
+  r.allow = allow;
+  r.type = type;
+  r.major = major;
+  r.minor = minor;
+  r.access = access;
+  return r;
+}
+
 std::vector<oci::DeviceRule> effective_device_rules(const std::vector<oci::DeviceRule>& config) {
-  auto rule = [](bool allow, const char* type, std::optional<int64_t> maj,
-                 std::optional<int64_t> min, const char* access) {
-    oci::DeviceRule r;
-    r.allow = allow;
-    r.type = type;
-    r.major = maj;
-    r.minor = min;
-    r.access = access;
-    return r;
-  };
+  auto rule = make_device_rule;
   std::vector<oci::DeviceRule> out;
   out.push_back(rule(false, "a", std::nullopt, std::nullopt, "rwm"));
   out.insert(out.end(), config.begin(), config.end());

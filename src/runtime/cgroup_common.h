@@ -59,6 +59,9 @@ Result<void> make_cgroup_dirs(const std::string& mount, const std::string& rel,
 // The effective rule list: deny all, the config's rules, then the rules every
 // runtime grants (console, tty, ptmx, pts, tun, null/zero/full/random/urandom,
 // mknod of any char/block device).
+// One device rule; nullopt major/minor: any.
+oci::DeviceRule make_device_rule(bool allow, const char* type, std::optional<int64_t> major,
+                                 std::optional<int64_t> minor, const char* access);
 std::vector<oci::DeviceRule> effective_device_rules(const std::vector<oci::DeviceRule>& config);
 // "c 1:3 rwm", "a *:* rwm": the v1 devices.allow/deny syntax.
 std::string device_rule_string(const oci::DeviceRule& r);

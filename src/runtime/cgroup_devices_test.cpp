@@ -10,16 +10,7 @@
 namespace berth::runtime {
 namespace {
 
-oci::DeviceRule rule(bool allow, const char* type, std::optional<int64_t> maj, std::optional<int64_t> min,
-                     const char* access) {
-  oci::DeviceRule r;
-  r.allow = allow;
-  r.type = type;
-  r.major = maj;
-  r.minor = min;
-  r.access = access;
-  return r;
-}
+const auto rule = cg::make_device_rule;
 
 // Runs the program on one request; -1 on an instruction it does not know.
 int run(const std::vector<bpf_insn>& p, char type, uint32_t major, uint32_t minor, const char* access) {

@@ -16,7 +16,6 @@ namespace berth::runtime {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::Creating: return "creating";
     case Status::Created: return "created";
     case Status::Running: return "running";
     case Status::Paused: return "paused";

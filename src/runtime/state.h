@@ -24,7 +24,7 @@
 
 namespace berth::runtime {
 
-enum class Status { Creating, Created, Running, Paused, Stopped };
+enum class Status { Created, Running, Paused, Stopped };
 const char* status_name(Status s);
 
 struct ContainerState {

@@ -1,0 +1,1 @@
+target_sources(berth_image PRIVATE apply.cpp decompress.cpp)

@@ -1,1 +1,0 @@
-target_sources(berth_image PRIVATE apply.cpp decompress.cpp diff.cpp)

@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sys/sysmacros.h>
 
 #include <map>
@@ -35,6 +36,29 @@ struct ArchiveWriteDeleter {
 };
 struct ArchiveEntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+// Names are bytes, but libarchive converts them from the locale's charset
+// to UTF-8 for pax headers: under the C locale a non-ASCII name is stored as
+// raw bytes with hdrcharset=BINARY, under a UTF-8 locale without it, and
+// under Latin-1 it would be transcoded. So that a tree hashes the same in
+// any process, the writing thread uses the C locale while it writes.
+class CLocaleScope {
+ public:
+  CLocaleScope() : c_(newlocale(LC_ALL_MASK, "C", locale_t{})) {
+    if (c_ != locale_t{}) old_ = uselocale(c_);
+  }
+  ~CLocaleScope() {
+    if (c_ == locale_t{}) return;
+    uselocale(old_);
+    freelocale(c_);
+  }
+  CLocaleScope(const CLocaleScope&) = delete;
+  CLocaleScope& operator=(const CLocaleScope&) = delete;
+
+ private:
+  locale_t c_;
+  locale_t old_{};
 };
 
 enum class TreeMode {
@@ -276,11 +300,13 @@ class TreeTarWriter {
 }  // namespace
 
 Result<TarResult> write_layer_diff(int upper_dirfd, int out_fd) {
+  CLocaleScope c_locale;
   TreeTarWriter w(out_fd, TreeMode::Layer);
   return BERTH_TRY_CTX(w.run(upper_dirfd), "write layer diff");
 }
 
 Result<TarResult> write_tree_tar(int root_dirfd, int out_fd) {
+  CLocaleScope c_locale;
   TreeTarWriter w(out_fd, TreeMode::Export);
   return BERTH_TRY_CTX(w.run(root_dirfd), "export tree");
 }

@@ -1,12 +1,16 @@
 #include "image/diff.h"
 
 #include <gtest/gtest.h>
+#include <locale.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <cstring>
+#include <filesystem>
 
 #include "base/digest.h"
+#include "base/scope_exit.h"
 #include "image/diff_test_util.h"
 
 namespace berth::image {
@@ -24,6 +28,15 @@ using testing::set_xattr;
 using testing::TarEntry;
 using testing::TempDir;
 
+std::string show(const std::vector<Change>& changes) {
+  std::string out;
+  for (const auto& c : changes) {
+    const char* k = c.kind == ChangeKind::Added ? "A" : c.kind == ChangeKind::Deleted ? "D" : "C";
+    out += fmt::format("{} {}\n", k, c.path);
+  }
+  return out;
+}
+
 class DiffTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -32,8 +45,11 @@ class DiffTest : public ::testing::Test {
 
   // Writes the layer diff of `dir` and reads it back.
   std::vector<TarEntry> layer(const TempDir& dir, TarResult* result = nullptr) {
+    return layer_at(dir.open(), result);
+  }
+  std::vector<TarEntry> layer_at(const Fd& dir, TarResult* result = nullptr) {
     Fd out = testing::make_memfd();
-    auto r = write_layer_diff(dir.open().get(), out.get());
+    auto r = write_layer_diff(dir.get(), out.get());
     EXPECT_TRUE(r.ok()) << r.error().message();
     if (!r.ok()) return {};
     std::string bytes = testing::read_all(out.get());
@@ -230,6 +246,15 @@ TEST_F(DiffTest, KeepsUserXattrsAndCapabilitiesOnly) {
                {"user.alpha", std::string("bin\0ary\n=", 9)},
                {"user.zeta", "last"}}));
   EXPECT_EQ(find(entries, "dir/").xattrs, (X{{"user.on-dir", "v"}}));
+
+  // Docker and containerd read SCHILY.xattr.*; libarchive's base64 copies
+  // would only double the headers.
+  Fd out = testing::make_memfd();
+  ASSERT_TRUE(write_layer_diff(d.open().get(), out.get()).ok());
+  std::string bytes = testing::read_all(out.get());
+  EXPECT_NE(bytes.find("SCHILY.xattr.user.zeta=last\n"), std::string::npos);
+  EXPECT_EQ(bytes.find("LIBARCHIVE.xattr"), std::string::npos);
+  EXPECT_EQ(bytes.find("trusted"), std::string::npos);
 }
 
 TEST_F(DiffTest, ChildrenSortByNameBytesDepthFirst) {
@@ -285,6 +310,24 @@ TEST_F(DiffTest, RefusesRealFileNamedLikeAWhiteout) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::InvalidArgument);
   EXPECT_NE(r.error().message().find(".wh.sneaky"), std::string::npos) << r.error().message();
+}
+
+TEST_F(DiffTest, LocaleDoesNotChangeTheBytes) {
+  TempDir d;
+  make_file(d / "caf\xc3\xa9", "utf-8 name");
+  make_file(d / "raw\xfe", "binary name");
+  TarResult in_c, in_utf8;
+  layer(d, &in_c);
+  locale_t utf8 = newlocale(LC_ALL_MASK, "C.UTF-8", locale_t{});
+  if (utf8 == locale_t{}) GTEST_SKIP() << "no C.UTF-8 locale";
+  locale_t old = uselocale(utf8);
+  auto entries = layer(d, &in_utf8);
+  uselocale(old);
+  freelocale(utf8);
+  EXPECT_EQ(in_c.diff_id, in_utf8.diff_id);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].path, "caf\xc3\xa9");
+  EXPECT_EQ(entries[1].path, "raw\xfe");
 }
 
 // Builds the same small tree at `root`, in an order given by `reverse`.
@@ -356,18 +399,50 @@ TEST_F(DiffTest, ExportKeepsDevicesAndDropsOverlayMarkers) {
   EXPECT_EQ(find(entries, ".wh.literal").data, "a real file in a container's root");
 }
 
+// The whole path with the kernel making the upper directory: deletions,
+// an rm -rf then mkdir (an opaque directory) and a copy-up.
+TEST_F(DiffTest, RealOverlayfsUpper) {
+  TempDir t;
+  for (const char* dir : {"lower", "upper", "work", "merged", "lower/etc", "lower/var",
+                          "lower/var/log"}) {
+    make_dir(t / dir);
+  }
+  make_file(t / "lower/etc/hosts", "old");
+  make_file(t / "lower/etc/passwd", "root:x:0:0");
+  make_file(t / "lower/var/log/a", "log");
+  std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", t / "lower", t / "upper",
+                                 t / "work");
+  if (mount("overlay", (t / "merged").c_str(), "overlay", 0, opts.c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount overlayfs here: " << strerror(errno);
+  }
+  // Unmounted before the scratch directory goes, whatever happens below.
+  auto unmount = ScopeExit([&] { umount2((t / "merged").c_str(), MNT_DETACH); });
+  std::string m = t / "merged";
+  EXPECT_EQ(unlink((m + "/etc/passwd").c_str()), 0);
+  make_file(m + "/etc/hosts", "new");
+  std::filesystem::remove_all(m + "/var/log");
+  make_dir(m + "/var/log");
+  make_file(m + "/var/log/new", "fresh");
+  // The upper is read once the overlay is gone, as a commit of a stopped
+  // container does.
+  ASSERT_EQ(umount2((t / "merged").c_str(), 0), 0) << strerror(errno);
+  unmount.dismiss();
+
+  auto entries = layer_at(t.open("upper"));
+  EXPECT_EQ(names(entries),
+            (std::vector<std::string>{"etc/", "etc/.wh.passwd", "etc/hosts", "var/", "var/log/",
+                                      "var/log/.wh..wh..opq", "var/log/new"}));
+  Fd lower = t.open("lower");
+  auto r = list_changes(t.open("upper").get(), {lower.get()});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(show(*r),
+            "C /etc\nC /etc/hosts\nD /etc/passwd\nC /var\nC /var/log\nD /var/log/a\n"
+            "A /var/log/new\n");
+}
+
 // list_changes ---------------------------------------------------------------
 
 class ChangesTest : public DiffTest {};
-
-std::string show(const std::vector<Change>& changes) {
-  std::string out;
-  for (const auto& c : changes) {
-    const char* k = c.kind == ChangeKind::Added ? "A" : c.kind == ChangeKind::Deleted ? "D" : "C";
-    out += fmt::format("{} {}\n", k, c.path);
-  }
-  return out;
-}
 
 TEST_F(ChangesTest, ReportsAddedModifiedDeletedLikeDockerDiff) {
   TempDir base;  // the image's first layer

@@ -71,6 +71,11 @@ class TreeTarWriter {
   TreeTarWriter(int out_fd, TreeMode mode) : out_fd_(out_fd), mode_(mode) {}
   TreeTarWriter(const TreeTarWriter&) = delete;
   TreeTarWriter& operator=(const TreeTarWriter&) = delete;
+  ~TreeTarWriter() {
+    // After a failure, freeing the writer must not append an end-of-archive
+    // to the output as if the tar were whole.
+    if (a_ && !closed_) archive_write_fail(a_.get());
+  }
 
   Result<TarResult> run(int root_fd) {
     BERTH_TRY(open());
@@ -88,6 +93,7 @@ class TreeTarWriter {
     BERTH_TRY(walk_tree(
         root_fd, [this](const TreeEntry& e) { return add(e); }, key));
     if (archive_write_close(a_.get()) != ARCHIVE_OK) return archive_error("finish tar");
+    closed_ = true;
     TarResult r;
     r.size = hash_.size();
     r.diff_id = hash_.digest();
@@ -295,6 +301,7 @@ class TreeTarWriter {
   std::unique_ptr<archive_entry, ArchiveEntryDeleter> entry_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   std::string buf_;
+  bool closed_ = false;
 };
 
 }  // namespace

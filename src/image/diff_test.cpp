@@ -310,6 +310,8 @@ TEST_F(DiffTest, RefusesRealFileNamedLikeAWhiteout) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::InvalidArgument);
   EXPECT_NE(r.error().message().find(".wh.sneaky"), std::string::npos) << r.error().message();
+  // Nothing that could pass for a whole (empty) tar was written.
+  EXPECT_EQ(testing::read_all(out.get()), "");
 }
 
 TEST_F(DiffTest, LocaleDoesNotChangeTheBytes) {

@@ -8,12 +8,18 @@
 //   d.diff_id;       // sha256 of the tar written: same change, same digest
 //   auto ch = BERTH_TRY(list_changes(upper.get(), {lower_top.get(), lower_base.get()}));
 //
-// The tar is deterministic: entries sorted by path (a directory before its
-// contents), PAX headers with uid/gid/mode/mtime (and sub-second mtime),
-// no user/group names, atime/ctime left out; hard links within the tree are
-// written as links to the first path in that order. Deletions (overlay char
-// device 0/0) become `.wh.NAME`, opaque directories (trusted.overlay.opaque)
-// `DIR/.wh..wh..opq`. Xattrs user.* and security.capability are kept.
+// The tar is deterministic: entries depth first, a directory before its
+// contents, siblings sorted by name bytes (Go's filepath.Walk order, as in
+// Docker's layers); pax with uid/gid/mode/mtime (an "mtime" record only for
+// sub-second times), no user/group names, atime/ctime left out; hard links
+// within the tree are written as links to the first path in that order.
+// Deletions (overlay char device 0/0) become `.wh.NAME`, opaque directories
+// (trusted.overlay.opaque or user.overlay.opaque = "y") get
+// `DIR/.wh..wh..opq` right after DIR; both are empty files, mode 0, owned by
+// root, mtime 0. Xattrs user.* (not user.overlay.*) and security.capability
+// are kept, as SCHILY.xattr records. A real file named `.wh.*` in the upper
+// cannot be told from a deletion, so the layer diff refuses it
+// (InvalidArgument); the export writes it as it is.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +46,10 @@ struct Change {
 // Changes in `upper_dirfd` over the lower directories (top first), sorted by
 // path. A path present in a lower layer is Modified, otherwise Added; parent
 // directories of a change that exist below are Modified, as Docker reports.
+// Lower lookups follow overlay's rules (whiteouts and opaque directories in
+// the lowers hide what is below them) and never follow a symlink. A whiteout
+// is Deleted when the lowers have the path; an opaque upper directory makes
+// each lower child it hides, and the upper does not recreate, Deleted.
 Result<std::vector<Change>> list_changes(int upper_dirfd, const std::vector<int>& lower_dirfds);
 
 // The whole tree under `root_dirfd` as a tar (no whiteout translation).

@@ -12,11 +12,16 @@
 // character device 0/0 named NAME, an opaque marker `.wh..wh..opq` becomes
 // the xattr trusted.overlay.opaque="y" on its directory. Every entry is
 // written relative to `dirfd`, walking one component at a time without
-// following symlinks; nothing outside the directory is ever touched. Entries
-// that would escape (`..`, absolute names after stripping, writes through a
-// symlink, hard links to outside, whiteouts naming `..`) fail the whole
-// apply with an error that names the entry; xattrs other than user.* and
-// security.capability are dropped (trusted.overlay.* above all).
+// following symlinks; nothing outside the directory is ever touched.
+// Absolute names are read relative to the layer ("/etc/x" is etc/x).
+// Entries that would escape (a `..` component anywhere, writes through a
+// symlink, hard links to outside the layer or to directories, whiteouts
+// naming `..`) or that replace a directory with a non-directory fail the
+// whole apply with an error that names the entry:
+//   apply layer: entry "../etc/passwd": path escapes the layer
+// Xattrs other than user.* and security.capability are dropped
+// (trusted.overlay.* above all); a filesystem refusing them (EOPNOTSUPP,
+// EPERM) skips them, as Docker does. Symlinks get no xattrs.
 #pragma once
 
 #include <cstdint>

@@ -47,18 +47,19 @@ EntryWriter::EntryWriter(struct archive* ar, int layer_fd, const ApplyOptions& o
       privileged_(::geteuid() == 0) {}
 
 Result<void> EntryWriter::write(struct archive_entry* e, const std::string& name) {
-  auto [parent, base_view] = split_parent(name);
-  std::string base(base_view);
-  if (base.starts_with(kWhiteoutPrefix)) return write_whiteout(e, parent, base);
-  const char* link = archive_entry_hardlink(e);
-  if (link != nullptr) return write_hardlink(e, name, parent, base);
   mode_t type = archive_entry_filetype(e);
   if (name.empty()) {
     // "./" in the tar: the layer directory itself. Only its metadata can
     // change; nothing may replace it.
-    if (type != AE_IFDIR) return Error::invalid("the layer root can only be a directory");
-    return write_dir(e, name, dirs_.root(), base);
+    if (type != AE_IFDIR || archive_entry_hardlink(e) != nullptr) {
+      return Error::invalid("the layer root can only be a directory");
+    }
+    return write_dir(e, name, dirs_.root(), "");
   }
+  auto [parent, base_view] = split_parent(name);
+  std::string base(base_view);
+  if (base.starts_with(kWhiteoutPrefix)) return write_whiteout(e, parent, base);
+  if (archive_entry_hardlink(e) != nullptr) return write_hardlink(e, name, parent, base);
   int pfd = BERTH_TRY(dirs_.dir(parent, /*create=*/true));
   switch (type) {
     case AE_IFREG: return write_file(e, pfd, base);
@@ -319,6 +320,7 @@ Result<void> EntryWriter::write_whiteout(struct archive_entry* e, std::string_vi
   // A deletion in overlay form is a 0/0 character device of the same name.
   BERTH_TRY(remove_all_at(pfd, target));
   if (::mknodat(pfd, target.c_str(), S_IFCHR, makedev(0, 0)) < 0) return sys_at(errno, "mknod whiteout");
+  dirs_.forget_under(parent.empty() ? target : std::string(parent) + "/" + target);
   if (opts_.same_owner &&
       ::fchownat(pfd, target.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
                  static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) < 0) {

@@ -223,6 +223,13 @@ TEST(ApplyLayer, WhiteoutRemovesWhatTheSameLayerWroteEarlier) {
   auto st = lstat_path(s.layer() + "/a");
   ASSERT_TRUE(st);
   EXPECT_TRUE(S_ISCHR(st->st_mode));
+  // Writing below the whited-out directory afterwards is an error, not a
+  // file lost in the deleted directory.
+  Scratch s2;
+  r = s2.apply(make_tar({dir("a/"), file("a/x", "1"), file(".wh.a", ""), file("a/y", "2")}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find(R"(entry "a/y": "a" is not a directory)"), std::string::npos)
+      << r.error().message();
 }
 
 TEST(ApplyLayer, DiffIdIsSha256OfTheUncompressedTarForEveryCompression) {

@@ -49,6 +49,16 @@ class LayerDir {
   // As dir(), not cached and never creating: for hard-link targets.
   Result<Fd> open_existing(std::string_view rel) const;
 
+  // Drop the cached directory if it is `rel` or below it: `rel` was removed,
+  // and an fd of a deleted directory would swallow writes silently.
+  void forget_under(std::string_view rel) {
+    if (cached_path_ == rel || (cached_path_.size() > rel.size() && cached_path_.starts_with(rel) &&
+                                cached_path_[rel.size()] == '/')) {
+      cached_path_.clear();
+      cached_.reset();
+    }
+  }
+
   // Make `fd` (any fd of the directory at `rel`) the cached answer: a
   // directory entry is usually followed by its children.
   void remember(std::string_view rel, Fd fd) {

@@ -274,6 +274,8 @@ Result<void> LayerStore::mount_legacy(const std::vector<std::string>& chains,
     if (i) data += ':';
     data += "l/" + *link;
   }
+  // Without an upper, overlay wants two lowers: pad with the empty one.
+  if (upper.empty() && chains.size() == 1) data += ":empty";
   if (!upper.empty()) data += fmt::format(",upperdir={},workdir={}", upper, work);
   data += ",index=off";
   if (data.size() >= static_cast<size_t>(sysconf(_SC_PAGESIZE)))
@@ -307,13 +309,21 @@ Result<void> LayerStore::mount(const std::vector<std::string>& chains, const std
   for (const auto& c : chains)
     if (!has(c)) return Error::not_found("layer {} is not unpacked", c);
   bool new_api = !opts.force_legacy && lowerdir_plus_supported();
+  // overlay needs a lower directory, and two when there is no upper ("at
+  // least 2 lowerdir are needed while upperdir nonexistent"): an image
+  // without layers, or a read-only view of a one-layer image, gets empty
+  // ones at the bottom. They must be distinct directories: the kernel
+  // refuses one directory twice in a mount ("conflicting lowerdir path").
+  std::vector<std::string> empties;
+  size_t lowers_needed = up.empty() ? 2 : 1;
+  for (size_t i = chains.size(); i < lowers_needed; i++) {
+    empties.push_back(root_ + (empties.empty() ? "/empty" : "/empty2"));
+    BERTH_TRY(mkdir_all(empties.back(), 0755));
+  }
   if (chains.empty()) {
-    // overlay needs a lower directory; an image without layers gets an
-    // empty one.
-    std::string empty = root_ + "/empty";
-    BERTH_TRY(mkdir_all(empty, 0755));
-    if (new_api) return mount_new_api({empty}, up, work, target);
-    std::string data = "lowerdir=" + empty;
+    if (new_api) return mount_new_api(empties, up, work, target);
+    std::string data = "lowerdir=" + empties[0];
+    if (empties.size() > 1) data += ":" + empties[1];
     if (!up.empty()) data += fmt::format(",upperdir={},workdir={}", up, work);
     if (::mount("overlay", target.c_str(), "overlay", up.empty() ? MS_RDONLY : 0, data.c_str()) != 0)
       return Error::sys(errno, "mount overlay on {}", target);
@@ -322,6 +332,7 @@ Result<void> LayerStore::mount(const std::vector<std::string>& chains, const std
   if (new_api) {
     std::vector<std::string> lowers;
     for (const auto& c : chains) lowers.push_back(diff_path(c));
+    lowers.insert(lowers.end(), empties.begin(), empties.end());
     return mount_new_api(lowers, up, work, target);
   }
   return mount_legacy(chains, up, work, target);

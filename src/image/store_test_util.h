@@ -92,9 +92,23 @@ struct TestImage {
 };
 
 struct ImageSpec {
+  explicit ImageSpec(std::vector<std::string> blobs = {}) : layers(std::move(blobs)) {}
+  ImageSpec& with_diff_ids(std::vector<std::string> d) {
+    diff_ids = std::move(d);
+    return *this;
+  }
+  ImageSpec& with_created(std::string c) {
+    created = std::move(c);
+    return *this;
+  }
+  ImageSpec& with_media_type(std::string mt) {
+    manifest_media_type = std::move(mt);
+    return *this;
+  }
+
   std::vector<std::string> layers;  // layer blobs as stored (plain or compressed)
-  // The config's rootfs.diff_ids; by default the sha256 of each layer after
-  // decompression (only plain layers are hashed here: pass them for gzip).
+  // The config's rootfs.diff_ids; by default the sha256 of each layer blob
+  // (right for plain layers: give them for compressed ones).
   std::optional<std::vector<std::string>> diff_ids;
   std::string created = "2024-01-02T03:04:05Z";
   Json config_extra = Json::object();  // merged into the config's "config"

@@ -44,6 +44,8 @@ Result<std::vector<std::pair<std::string, std::string>>> key_values(std::string_
     size_t k = t.find('=', i);
     if (k == std::string_view::npos) return Error::invalid("{}: {:?} is not key=value", instr, std::string(t.substr(i)));
     std::string key(t.substr(i, k - i));
+    // A quoted key ("com.example.x"="y") names what is inside the quotes.
+    if (key.size() >= 2 && key.front() == '"' && key.back() == '"') key = key.substr(1, key.size() - 2);
     std::string value;
     i = k + 1;
     if (i < t.size() && t[i] == '"') {

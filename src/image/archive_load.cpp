@@ -211,13 +211,29 @@ Result<std::vector<LoadedImage>> record_images(ImageStore& store, const ArchiveI
   }
   if (pending.empty()) return Error::invalid("the archive holds no image for {}", want.string());
 
-  // Check every image before recording any, so a bad second image does not
-  // leave the first one half loaded... the records themselves are atomic.
-  std::vector<LoadedImage> out;
+  // Record every image before tagging any: when one fails (a diff ID only
+  // unpacking can check), the images this load added are deleted again and
+  // no tag has moved, so a bad archive records nothing.
+  std::vector<std::string> ids, added;
+  auto undo = [&] {
+    for (const auto& id : added) (void)store.delete_image(id);
+  };
   for (const auto& p : pending) {
-    auto rec = BERTH_TRY(store.add_image(p.manifest_digest, opts.add));
-    for (const auto& t : p.tags) BERTH_TRY(store.tag(rec.id, t));
-    out.push_back({rec.id, p.tags});
+    auto bytes = cs.read_blob(p.manifest_digest, kMaxManifestSize);
+    auto manifest = bytes ? parse_manifest(*bytes) : Result<Manifest>(bytes.error());
+    bool existed = manifest && store.get(manifest->config.digest).ok();
+    auto rec = store.add_image(p.manifest_digest, opts.add);
+    if (!rec) {
+      undo();
+      return rec.error();
+    }
+    if (!existed) added.push_back(rec->id);
+    ids.push_back(rec->id);
+  }
+  std::vector<LoadedImage> out;
+  for (size_t i = 0; i < pending.size(); i++) {
+    for (const auto& t : pending[i].tags) BERTH_TRY(store.tag(ids[i], t));
+    out.push_back({ids[i], pending[i].tags});
   }
   return out;
 }

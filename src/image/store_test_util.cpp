@@ -93,6 +93,30 @@ std::string layer_tar(const std::map<std::string, std::string>& files) {
   return make_tar(entries);
 }
 
+std::map<std::string, std::string> read_tar(std::string_view tar) {
+  std::map<std::string, std::string> out;
+  struct archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  archive_read_support_filter_all(a);
+  EXPECT_EQ(archive_read_open_memory(a, tar.data(), tar.size()), ARCHIVE_OK);
+  archive_entry* e = nullptr;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    std::string name = archive_entry_pathname(e);
+    if (archive_entry_filetype(e) == AE_IFLNK) {
+      out[name] = std::string("-> ") + archive_entry_symlink(e);
+      continue;
+    }
+    if (archive_entry_filetype(e) != AE_IFREG) continue;
+    std::string data(static_cast<size_t>(archive_entry_size(e)), '\0');
+    if (!data.empty()) {
+      EXPECT_EQ(archive_read_data(a, data.data(), data.size()), static_cast<la_ssize_t>(data.size()));
+    }
+    out[name] = std::move(data);
+  }
+  archive_read_free(a);
+  return out;
+}
+
 std::string gzip(std::string_view data) {
   std::string out;
   struct archive* a = archive_write_new();

@@ -68,6 +68,9 @@ std::string make_tar(const std::vector<TarEntry>& entries);
 // A layer tar of regular files, path → content, in path order. A name
 // ".wh.NAME" is a whiteout of NAME as image layers write them.
 std::string layer_tar(const std::map<std::string, std::string>& files);
+// Regular files of a tar (plain or compressed) by path, and symlinks as
+// "-> target".
+std::map<std::string, std::string> read_tar(std::string_view tar);
 // `data` gzip-compressed (libarchive's gzip filter over raw bytes).
 std::string gzip(std::string_view data);
 

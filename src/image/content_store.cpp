@@ -51,6 +51,9 @@ std::string ContentStore::blob_path(std::string_view digest) const {
 }
 
 Result<ContentWriter> ContentStore::writer(Lease& lease) {
+  // Create and lock under the mutex gc holds while it sweeps ingest/, so gc
+  // never sees a new file before its lock is taken.
+  std::lock_guard<std::mutex> g(mu_);
   for (int attempt = 0;; attempt++) {
     std::string name = random_name();
     int fd = openat(ingest_fd_.get(), name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -182,6 +185,7 @@ Result<ContentStore::GcStats> ContentStore::gc(const std::set<std::string>& refe
   GcStats stats;
   // Abandoned ingest files: nobody holds their lock.
   {
+    std::lock_guard<std::mutex> g(mu_);
     int fd = openat(ingest_fd_.get(), ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Error::sys(errno, "open {}/ingest", root_);
     DIR* d = fdopendir(fd);

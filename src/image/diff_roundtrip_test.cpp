@@ -289,6 +289,9 @@ TEST_F(DiffRoundTrip, ComparisonNoticesChanges) {
     set_mtime(*d / "f", 100, 5);
     make_file(*d / "g", "same");
     make_symlink("t", *d / "l");
+    // Fixed times: two trees made a tick apart must compare equal.
+    set_mtime(*d / "g", 200, 0);
+    set_mtime(*d / "l", 300, 0);
   }
   EXPECT_EQ(compare(snapshot(a.path()), snapshot(b.path()), true), "");
   auto differs = [&](auto&& change) {
@@ -297,6 +300,8 @@ TEST_F(DiffRoundTrip, ComparisonNoticesChanges) {
     set_mtime(c / "f", 100, 5);
     make_file(c / "g", "same");
     make_symlink("t", c / "l");
+    set_mtime(c / "g", 200, 0);
+    set_mtime(c / "l", 300, 0);
     change(c);
     return compare(snapshot(a.path()), snapshot(c.path()), true) != "";
   };
@@ -310,6 +315,7 @@ TEST_F(DiffRoundTrip, ComparisonNoticesChanges) {
   EXPECT_TRUE(differs([](TempDir& c) {
     ASSERT_EQ(unlink((c / "l").c_str()), 0);
     make_symlink("u", c / "l");
+    set_mtime(c / "l", 300, 0);
   }));
 }
 

@@ -82,6 +82,7 @@ Result<std::vector<std::string>> ImageStore::referenced_blobs(const std::string&
 
 Result<ImageRecord> ImageStore::add_image(const std::string& manifest_digest,
                                           const AddOptions& opts) {
+  std::shared_lock<std::shared_mutex> gate(gate_);
   std::string mbytes = BERTH_TRY_CTX(content_->read_blob(manifest_digest, kMaxManifestSize),
                                      "manifest {}", manifest_digest);
   auto m = BERTH_TRY_CTX(parse_manifest(mbytes), "manifest {}", manifest_digest);
@@ -151,7 +152,7 @@ Result<ImageRecord> ImageStore::add_image(const std::string& manifest_digest,
   if (!jobs.empty()) BERTH_TRY(layers_->sync());
   for (auto& j : jobs) BERTH_TRY(j.pending->commit(chains[j.index]));
 
-  std::lock_guard<std::mutex> g(mu_);
+  std::lock_guard<std::recursive_mutex> g(mu_);
   auto tx = BERTH_TRY(db_.begin());
   int64_t total = 0;
   for (size_t i = 0; i < chains.size(); i++) {
@@ -203,6 +204,7 @@ static constexpr const char* kSelectImage =
     "SELECT id, manifest_digest, manifest_media_type, created, size, added, chain_ids FROM images";
 
 Result<ImageRecord> ImageStore::get(const std::string& id) {
+  std::lock_guard<std::recursive_mutex> g(mu_);
   auto q = BERTH_TRY(db_.prepare(fmt::format("{} WHERE id = ?1", kSelectImage)));
   q.bind_text(1, id);
   if (!BERTH_TRY(q.step())) return Error::not_found("No such image: {}", id);
@@ -210,6 +212,7 @@ Result<ImageRecord> ImageStore::get(const std::string& id) {
 }
 
 Result<std::vector<ImageRecord>> ImageStore::list() {
+  std::lock_guard<std::recursive_mutex> g(mu_);
   auto q = BERTH_TRY(db_.prepare(fmt::format("{} ORDER BY added DESC, id", kSelectImage)));
   std::vector<ImageRecord> out;
   while (BERTH_TRY(q.step())) out.push_back(BERTH_TRY(load_record(q)));
@@ -217,6 +220,7 @@ Result<std::vector<ImageRecord>> ImageStore::list() {
 }
 
 Result<ImageRecord> ImageStore::resolve(const std::string& name_or_id) {
+  std::lock_guard<std::recursive_mutex> g(mu_);
   const std::string& s = name_or_id;
   if (looks_like_image_id(s)) return get(s.rfind("sha256:", 0) == 0 ? s : "sha256:" + s);
   if (auto ref = parse_normalized(s); ref) {
@@ -250,7 +254,7 @@ Result<ImageRecord> ImageStore::resolve(const std::string& name_or_id) {
 
 Result<void> ImageStore::tag(const std::string& image_id, const std::string& name) {
   std::string tag = BERTH_TRY(normalized_tag(name));
-  std::lock_guard<std::mutex> g(mu_);
+  std::lock_guard<std::recursive_mutex> g(mu_);
   auto q = BERTH_TRY(db_.prepare(
       "INSERT INTO image_tags (name, image_id) VALUES (?1, ?2) "
       "ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id"));
@@ -263,7 +267,7 @@ Result<void> ImageStore::tag(const std::string& image_id, const std::string& nam
 
 Result<void> ImageStore::untag(const std::string& name) {
   std::string tag = BERTH_TRY(normalized_tag(name));
-  std::lock_guard<std::mutex> g(mu_);
+  std::lock_guard<std::recursive_mutex> g(mu_);
   auto q = BERTH_TRY(db_.prepare("DELETE FROM image_tags WHERE name = ?1"));
   q.bind_text(1, tag);
   BERTH_TRY(q.run());
@@ -272,7 +276,7 @@ Result<void> ImageStore::untag(const std::string& name) {
 }
 
 Result<void> ImageStore::delete_image(const std::string& image_id) {
-  std::lock_guard<std::mutex> g(mu_);
+  std::lock_guard<std::recursive_mutex> g(mu_);
   auto q = BERTH_TRY(db_.prepare("DELETE FROM images WHERE id = ?1"));
   q.bind_text(1, image_id);
   BERTH_TRY(q.run());
@@ -281,7 +285,8 @@ Result<void> ImageStore::delete_image(const std::string& image_id) {
 }
 
 Result<ImageStore::GcStats> ImageStore::gc() {
-  std::lock_guard<std::mutex> g(mu_);
+  std::unique_lock<std::shared_mutex> gate(gate_);
+  std::lock_guard<std::recursive_mutex> g(mu_);
   std::set<std::string> blobs;
   std::set<std::string> chains;
   auto q = BERTH_TRY(db_.prepare("SELECT chain_ids, blobs FROM images"));

@@ -20,6 +20,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -91,7 +93,12 @@ class ImageStore {
   std::unique_ptr<ContentStore> content_;
   std::unique_ptr<LayerStore> layers_;
   store::Database db_;
-  std::mutex mu_;  // one writer of records at a time within this process
+  // The database connection is single-threaded: every use holds mu_
+  // (recursive: public methods call each other).
+  std::recursive_mutex mu_;
+  // add_image holds it shared from its first unpack to its record; gc holds
+  // it exclusively, so gc never takes a layer in flight for an orphan.
+  std::shared_mutex gate_;
 };
 
 }  // namespace berth::image

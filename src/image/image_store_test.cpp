@@ -5,6 +5,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "base/digest.h"
 #include "base/file.h"
 #include "image/store_test_util.h"
@@ -409,6 +412,27 @@ TEST_F(ImageStoreTest, SharedLayersAreNotUnpackedTwice) {
   EXPECT_EQ(rb.chain_ids, a.chain_ids);
   EXPECT_EQ(rb.size, a.tar_bytes);  // sizes of shared layers come from their records
   EXPECT_EQ(read_path(is_->layers().diff_path(a.chain_ids[0]) + "/marker"), "first");
+}
+
+TEST_F(ImageStoreTest, GcDuringAddNeverTakesLayersInFlight) {
+  // gc running in a loop beside add_image must neither remove a layer being
+  // unpacked nor one committed but not yet recorded.
+  std::vector<std::string> layers;
+  for (int i = 0; i < 40; i++)
+    layers.push_back(layer_tar({{"g" + std::to_string(i), std::string(20000, 'g')}}));
+  auto lease = is_->content().lease();
+  TestImage img = put_image(is_->content(), lease, ImageSpec(layers).with_created("gc race"));
+  std::atomic<bool> done{false};
+  std::thread sweeper([&] {
+    while (!done.load()) (void)is_->gc();
+  });
+  auto r = is_->add_image(img.manifest_digest);
+  done = true;
+  sweeper.join();
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  for (int i = 0; i < 40; i++)
+    EXPECT_EQ(read_path(is_->layers().diff_path(img.chain_ids[i]) + "/g" + std::to_string(i)).size(),
+              20000u);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "store/database.h"
 
+#include <unistd.h>
+
 #include <sqlite3.h>
 
 #include <cctype>
@@ -87,8 +89,21 @@ Result<Database> Database::open(const std::string& path, OpenOptions options) {
   int64_t meta = 0;
   {
     // Scoped so both statements are finalised before anything writes.
-    auto q = BERTH_TRY_CTX(db.prepare("PRAGMA journal_mode=WAL"), "open database {}", path);
-    if (BERTH_TRY_CTX(q.step(), "open database {}", path)) mode = q.column_text(0);
+    // Switching a new file to WAL needs an exclusive lock, and SQLite
+    // answers BUSY at once (no busy handler) when another connection is
+    // doing the same: two daemons or tools opening a fresh store. Retry
+    // within the busy timeout.
+    for (int waited_ms = 0;; waited_ms += 5) {
+      auto q = BERTH_TRY_CTX(db.prepare("PRAGMA journal_mode=WAL"), "open database {}", path);
+      auto step = q.step();
+      if (step.ok()) {
+        if (*step) mode = q.column_text(0);
+        break;
+      }
+      if (step.error().code() != ErrorCode::Unavailable || waited_ms >= options.busy_timeout_ms)
+        return step.error().context("open database {}", path);
+      usleep(5000);
+    }
     auto uv = BERTH_TRY_CTX(db.prepare("PRAGMA user_version"), "open database {}", path);
     if (BERTH_TRY_CTX(uv.step(), "open database {}", path)) meta = uv.column_int64(0);
   }

@@ -357,7 +357,15 @@ TEST_F(DatabaseTest, ConcurrentMigrationsRunOnce) {
   std::atomic<int> failures{0};
   auto run = [&] {
     auto db = Database::open(path_, {.busy_timeout_ms = 30000});
-    if (!db.ok() || !db->migrate("images", kSteps).ok()) ++failures;
+    if (!db.ok()) {
+      ADD_FAILURE() << db.error().message();
+      ++failures;
+      return;
+    }
+    if (auto r = db->migrate("images", kSteps); !r.ok()) {
+      ADD_FAILURE() << r.error().message();
+      ++failures;
+    }
   };
   std::thread t1(run);
   std::thread t2(run);

@@ -178,6 +178,9 @@ def test_skopeo_reads_berth_archives(busybox, tmp_path):
     assert info["config"]["digest"] == image_id
     # docker-archive → a directory copy verifies every blob it reads.
     skopeo("copy", f"docker-archive:{saved}", f"dir:{tmp_path / 'dir'}")
+    # The same tar is an OCI layout too, as Docker 25's is.
+    raw = skopeo("inspect", "--raw", f"oci-archive:{saved}:latest").stdout
+    assert "sha256:" + hashlib.sha256(raw.encode()).hexdigest() == manifest_digest
     layout = tmp_path / "layout"
     busybox("save", "--oci-dir", layout, "busybox")
     raw = skopeo("inspect", "--raw", f"oci:{layout}:latest").stdout

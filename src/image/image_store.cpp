@@ -219,6 +219,22 @@ Result<std::vector<ImageRecord>> ImageStore::list() {
   return out;
 }
 
+Result<std::vector<int64_t>> ImageStore::layer_sizes(const ImageRecord& rec) {
+  std::lock_guard<std::recursive_mutex> g(mu_);
+  std::vector<int64_t> out;
+  for (const auto& c : rec.chain_ids) {
+    auto q = BERTH_TRY(db_.prepare("SELECT size FROM layers WHERE chain_id = ?1"));
+    q.bind_text(1, c);
+    out.push_back(BERTH_TRY(q.step()) ? q.column_int64(0) : 0);
+  }
+  return out;
+}
+
+Result<ImageConfig> ImageStore::config(const ImageRecord& rec) {
+  std::string bytes = BERTH_TRY(content_->read_blob(rec.id, kMaxConfigSize));
+  return parse_config(bytes);
+}
+
 Result<ImageRecord> ImageStore::resolve(const std::string& name_or_id) {
   std::lock_guard<std::recursive_mutex> g(mu_);
   const std::string& s = name_or_id;

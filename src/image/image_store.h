@@ -69,6 +69,10 @@ class ImageStore {
   // ID prefix (at least one hex digit), as `docker inspect` takes them.
   Result<ImageRecord> resolve(const std::string& name_or_id);
   Result<std::vector<ImageRecord>> list();
+  // Uncompressed size of each layer of the image, base first.
+  Result<std::vector<int64_t>> layer_sizes(const ImageRecord& rec);
+  // The image's config bytes (parsed) and manifest.
+  Result<ImageConfig> config(const ImageRecord& rec);
 
   // Point `name` (normalised, default tag latest) at the image; a tag that
   // named another image moves.

@@ -1,0 +1,109 @@
+// berthd: the Berth daemon. Serves the Docker Engine API on a Unix socket.
+//
+//   berthd [--data-root /var/lib/berth] [--exec-root /run/berth]
+//          [-H unix:///run/berth/berth.sock] [--log-file F] [--debug]
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <thread>
+
+#include "api/handlers/handlers.h"
+#include "api/server.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "image/image_store.h"
+
+using namespace berth;
+
+namespace {
+
+std::string socket_path(const std::string& host) {
+  constexpr std::string_view unix_scheme = "unix://";
+  if (host.rfind(unix_scheme, 0) == 0) return host.substr(unix_scheme.size());
+  return host;
+}
+
+std::string default_runtime() {
+  // Beside this binary when installed; the build tree's runtime otherwise.
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    if (access((dir + "/berth-runtime").c_str(), X_OK) == 0) return dir + "/berth-runtime";
+  }
+  return BERTH_BUILD_RUNTIME;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"berthd: the Berth container engine daemon (Docker Engine API)"};
+  std::string data_root = "/var/lib/berth";
+  std::string exec_root = "/run/berth";
+  std::string host;
+  std::string log_file;
+  std::string group = "berth";
+  bool debug = false;
+  app.add_option("--data-root", data_root, "where images and containers are kept");
+  app.add_option("--exec-root", exec_root, "runtime state and the API socket");
+  app.add_option("-H,--host", host, "the socket to serve (unix://PATH); default EXEC_ROOT/berth.sock");
+  app.add_option("--log-file", log_file, "write the log here instead of stderr");
+  app.add_option("--group", group, "group owning the socket, when it exists");
+  app.add_flag("-D,--debug", debug, "debug logging");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!log_file.empty() && !log::set_file(log_file)) {
+    fmt::print(stderr, "berthd: cannot open log file {}\n", log_file);
+    return 1;
+  }
+  if (debug) log::set_level(log::Level::Debug);
+  // Block the stop signals in every thread; one thread waits for them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that goes away is an EPIPE, not a death
+
+  if (auto r = mkdir_all(exec_root, 0711); !r) {
+    log::error("berthd: {}", r.error().message());
+    return 1;
+  }
+  auto images = image::ImageStore::open(data_root);
+  if (!images) {
+    log::error("berthd: open image store: {}", images.error().message());
+    return 1;
+  }
+  api::DaemonContext ctx;
+  ctx.images = images->get();
+  ctx.data_root = data_root;
+  ctx.exec_root = exec_root;
+  ctx.runtime_path = default_runtime();
+  ctx.started = std::time(nullptr);
+
+  api::Router router;
+  api::add_system_routes(router, ctx);
+  api::add_image_routes(router, ctx);
+  api::add_container_routes(router, ctx);
+
+  std::string path = host.empty() ? exec_root + "/berth.sock" : socket_path(host);
+  api::ListenOptions lo;
+  lo.group = group;
+  auto server = api::Server::listen(path, lo);
+  if (!server) {
+    log::error("berthd: {}", server.error().message());
+    return 1;
+  }
+  log::info("berthd: serving the Docker Engine API on {}", path);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log::info("berthd: signal {}, stopping", sig);
+    (*server)->stop();
+  });
+  (*server)->serve(router);
+  waiter.join();
+  return 0;
+}

@@ -1,0 +1,28 @@
+// Route registration, one function per API resource (one file each).
+#pragma once
+
+#include <ctime>
+#include <string>
+
+#include "api/router.h"
+#include "image/image_store.h"
+
+namespace berth::api {
+
+// What the handlers share: the daemon's stores and settings.
+struct DaemonContext {
+  image::ImageStore* images = nullptr;
+  std::string data_root;
+  std::string exec_root;
+  std::string runtime_path;
+  std::time_t started = 0;
+};
+
+void add_system_routes(Router& r, DaemonContext& ctx);
+void add_image_routes(Router& r, DaemonContext& ctx);
+void add_container_routes(Router& r, DaemonContext& ctx);
+
+// "2026-11-23T05:00:00.123Z" → unix seconds (0 when empty or malformed).
+int64_t parse_rfc3339_seconds(std::string_view s);
+
+}  // namespace berth::api

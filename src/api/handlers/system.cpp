@@ -1,0 +1,149 @@
+// System routes: _ping, version, info.
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "api/handlers/handlers.h"
+#include "base/file.h"
+#include "base/strings.h"
+#include "image/manifest.h"
+
+namespace berth::api {
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void ping(Request&, Response& res) {
+  // The CLI's HEAD /_ping reads only headers; GET gets "OK".
+  res.send(200, "text/plain; charset=utf-8", "OK");
+}
+
+std::string kernel_release() {
+  utsname u{};
+  uname(&u);
+  return u.release;
+}
+
+std::string machine() {
+  utsname u{};
+  uname(&u);
+  return u.machine;
+}
+
+std::string os_pretty_name() {
+  auto text = read_file("/etc/os-release");
+  if (!text) return "Linux";
+  for (auto& line : split(*text, '\n')) {
+    if (line.rfind("PRETTY_NAME=", 0) == 0) {
+      std::string v = line.substr(12);
+      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+      return v;
+    }
+  }
+  return "Linux";
+}
+
+std::string cgroup_version() {
+  // Pure v2 has cgroup.controllers at the root; hybrid and v1 do not.
+  return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1";
+}
+
+}  // namespace
+
+int64_t parse_rfc3339_seconds(std::string_view s) {
+  if (s.size() < 19) return 0;
+  std::tm tm{};
+  auto num = [&](size_t pos, size_t len) { return parse_int(s.substr(pos, len)).value_or(-1); };
+  tm.tm_year = static_cast<int>(num(0, 4)) - 1900;
+  tm.tm_mon = static_cast<int>(num(5, 2)) - 1;
+  tm.tm_mday = static_cast<int>(num(8, 2));
+  tm.tm_hour = static_cast<int>(num(11, 2));
+  tm.tm_min = static_cast<int>(num(14, 2));
+  tm.tm_sec = static_cast<int>(num(17, 2));
+  if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 0) return 0;
+  int64_t t = timegm(&tm);
+  // A numeric offset ("+02:00") after optional fractional seconds.
+  size_t i = 19;
+  if (i < s.size() && s[i] == '.')
+    for (i++; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); i++) {
+    }
+  if (i + 6 <= s.size() && (s[i] == '+' || s[i] == '-')) {
+    int64_t off = num(i + 1, 2) * 3600 + num(i + 4, 2) * 60;
+    t += s[i] == '+' ? -off : off;
+  }
+  return t;
+}
+
+void add_system_routes(Router& r, DaemonContext& ctx) {
+  r.add("HEAD", "/_ping", ping);
+  r.add("GET", "/_ping", ping);
+  r.add("GET", "/version", [&ctx](Request&, Response& res) {
+    (void)ctx;
+    Json details = {{"ApiVersion", kMaxApiVersion}, {"MinAPIVersion", kMinApiVersion},
+                    {"Os", "linux"}, {"Arch", image::Platform::host_default().architecture},
+                    {"KernelVersion", kernel_release()}, {"GitCommit", ""},
+                    {"GoVersion", ""}, {"BuildTime", ""}};
+    Json j = {{"Platform", {{"Name", "Berth"}}},
+              {"Components", {{{"Name", "Engine"}, {"Version", kVersion}, {"Details", details}}}},
+              {"Version", kVersion}};
+    for (const auto& [k, v] : details.items()) j[k] = v;
+    res.json(200, j);
+  });
+  r.add("GET", "/info", [&ctx](Request&, Response& res) {
+    auto images = ctx.images->list();
+    if (!images) return res.error(images.error());
+    struct sysinfo si{};
+    sysinfo(&si);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    Json j = {
+        {"ID", ""},
+        {"Containers", 0}, {"ContainersRunning", 0}, {"ContainersPaused", 0}, {"ContainersStopped", 0},
+        {"Images", images->size()},
+        {"Driver", "overlay2"},
+        {"DriverStatus", Json::array({Json::array({"Backing Filesystem", "extfs"})})},
+        {"Plugins", {{"Volume", Json::array()}, {"Network", Json::array({"host", "null"})},
+                     {"Log", Json::array({"json-file"})}}},
+        {"MemoryLimit", true}, {"SwapLimit", true}, {"CpuCfsPeriod", true}, {"CpuCfsQuota", true},
+        {"CPUShares", true}, {"CPUSet", true}, {"PidsLimit", true}, {"OomKillDisable", false},
+        {"IPv4Forwarding", false}, {"Debug", false},
+        {"NFd", 0}, {"NGoroutines", 0},
+        {"SystemTime", now_rfc3339()},
+        {"LoggingDriver", "json-file"},
+        {"CgroupDriver", "cgroupfs"},
+        {"CgroupVersion", cgroup_version()},
+        {"NEventsListener", 0},
+        {"KernelVersion", kernel_release()},
+        {"OperatingSystem", os_pretty_name()},
+        {"OSVersion", ""},
+        {"OSType", "linux"},
+        {"Architecture", machine()},
+        {"IndexServerAddress", "https://index.docker.io/v1/"},
+        {"RegistryConfig", {{"IndexConfigs", Json::object()}, {"InsecureRegistryCIDRs", Json::array()}}},
+        {"NCPU", std::thread::hardware_concurrency()},
+        {"MemTotal", static_cast<int64_t>(si.totalram) * si.mem_unit},
+        {"DockerRootDir", ctx.data_root},
+        {"Name", host},
+        {"Labels", Json::array()},
+        {"ExperimentalBuild", false},
+        {"ServerVersion", kVersion},
+        {"Runtimes", {{"berth-runtime", {{"path", ctx.runtime_path}}}}},
+        {"DefaultRuntime", "berth-runtime"},
+        {"Swarm", {{"LocalNodeState", "inactive"}, {"ControlAvailable", false}, {"NodeID", ""},
+                   {"NodeAddr", ""}, {"Error", ""}, {"RemoteManagers", nullptr}}},
+        {"LiveRestoreEnabled", true},
+        {"Isolation", ""},
+        {"InitBinary", ""},
+        {"SecurityOptions", Json::array({"name=seccomp,profile=default"})},
+        {"Warnings", Json::array({"WARNING: bridge networking is not available yet: containers get a "
+                                  "private network namespace with loopback only"})},
+    };
+    res.json(200, j);
+  });
+}
+
+}  // namespace berth::api

@@ -1,0 +1,325 @@
+#include "api/server.h"
+
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <limits>
+#include <thread>
+
+#include "base/log.h"
+#include "base/strings.h"
+
+namespace berth::api {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using Socket = net::local::stream_protocol::socket;
+
+namespace {
+
+constexpr size_t kHeaderLimit = 64 << 10;
+
+std::string percent_decode(std::string_view s, bool* ok) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    auto v = i + 2 < s.size() ? parse_uint(s.substr(i + 1, 2), 16) : std::nullopt;
+    if (!v) {
+      *ok = false;
+      return out;
+    }
+    out.push_back(static_cast<char>(*v));
+    i += 2;
+  }
+  return out;
+}
+
+std::string query_decode(std::string_view s, bool* ok) {
+  std::string plus(s);
+  for (auto& c : plus)
+    if (c == '+') c = ' ';
+  return percent_decode(plus, ok);
+}
+
+void add_common_headers(http::fields& f) {
+  f.set("Api-Version", kMaxApiVersion);
+  f.set("Docker-Experimental", "false");
+  f.set("Ostype", "linux");
+  f.set(http::field::server, "Berth/0.1.0 (linux)");
+}
+
+class BeastRequest final : public Request {
+ public:
+  BeastRequest(Socket& sock, boost::beast::flat_buffer& buf,
+               http::request_parser<http::buffer_body>& parser)
+      : sock_(sock), buf_(buf), parser_(parser) {}
+
+  std::optional<std::string> header(std::string_view name) const override {
+    auto it = parser_.get().find(boost::beast::string_view(name.data(), name.size()));
+    if (it == parser_.get().end()) return std::nullopt;
+    return std::string(it->value());
+  }
+
+  Result<size_t> read_body(void* out, size_t len) override {
+    if (len == 0 || parser_.is_done()) return size_t{0};
+    for (;;) {
+      auto& body = parser_.get().body();
+      body.data = out;
+      body.size = len;
+      boost::system::error_code ec;
+      http::read(sock_, buf_, parser_, ec);
+      size_t n = len - body.size;
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return Error::invalid("read request body: {}", ec.message());
+      if (n > 0 || parser_.is_done()) return n;
+    }
+  }
+
+ private:
+  Socket& sock_;
+  boost::beast::flat_buffer& buf_;
+  http::request_parser<http::buffer_body>& parser_;
+};
+
+class BeastResponse final : public Response {
+ public:
+  BeastResponse(Socket& sock, bool head, bool keep_alive, unsigned version)
+      : sock_(sock), head_(head), keep_alive_(keep_alive), version_(version) {}
+
+  void send(int status, std::string_view content_type, std::string_view body) override {
+    if (started_) return;
+    started_ = true;
+    http::response<http::string_body> res{static_cast<http::status>(status), version_};
+    add_common_headers(res.base());
+    if (!content_type.empty()) res.set(http::field::content_type, std::string(content_type));
+    res.keep_alive(keep_alive_);
+    if (!head_) res.body() = std::string(body);
+    res.content_length(body.size());
+    boost::system::error_code ec;
+    if (head_) {
+      http::response_serializer<http::string_body> sr{res};
+      http::write_header(sock_, sr, ec);
+    } else {
+      http::write(sock_, res, ec);
+    }
+    if (ec) broken_ = true;
+  }
+
+  Result<void> begin_stream(int status, std::string_view content_type) override {
+    if (started_) return Error::internal("response already started");
+    started_ = true;
+    streaming_ = true;
+    http::response<http::empty_body> res{static_cast<http::status>(status), version_};
+    add_common_headers(res.base());
+    res.set(http::field::content_type, std::string(content_type));
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    boost::system::error_code ec;
+    http::write_header(sock_, sr, ec);
+    if (ec) {
+      broken_ = true;
+      return Error::make(ErrorCode::Unavailable, "client went away: {}", ec.message());
+    }
+    return ok();
+  }
+
+  Result<void> write(std::string_view data) override {
+    if (!streaming_) return Error::internal("write without begin_stream");
+    if (data.empty()) return ok();
+    boost::system::error_code ec;
+    net::write(sock_, http::make_chunk(net::const_buffer(data.data(), data.size())), ec);
+    if (ec) {
+      broken_ = true;
+      return Error::make(ErrorCode::Unavailable, "client went away: {}", ec.message());
+    }
+    return ok();
+  }
+
+  Result<void> end_stream() override {
+    if (!streaming_) return ok();
+    streaming_ = false;
+    boost::system::error_code ec;
+    net::write(sock_, http::make_chunk_last(), ec);
+    if (ec) broken_ = true;
+    return ok();
+  }
+
+  bool started() const override { return started_; }
+  bool broken() const { return broken_; }
+  bool streaming() const { return streaming_; }
+
+ private:
+  Socket& sock_;
+  bool head_, keep_alive_;
+  unsigned version_;
+  bool started_ = false, streaming_ = false, broken_ = false;
+};
+
+void write_plain_error(Socket& sock, http::status status, std::string_view msg) {
+  http::response<http::string_body> res{status, 11};
+  add_common_headers(res.base());
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(false);
+  res.body() = Json{{"message", std::string(msg)}}.dump() + "\n";
+  res.prepare_payload();
+  boost::system::error_code ec;
+  http::write(sock, res, ec);
+}
+
+void serve_connection(int fd, const Router& router) {
+  net::io_context io;
+  Socket sock(io);
+  boost::system::error_code ec;
+  sock.assign(net::local::stream_protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  Caller caller;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    caller.pid = cred.pid;
+    caller.uid = cred.uid;
+    caller.gid = cred.gid;
+  }
+  boost::beast::flat_buffer buf;
+  for (;;) {
+    http::request_parser<http::buffer_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    http::read_header(sock, buf, parser, ec);
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset)
+      return;
+    if (ec == http::error::header_limit) {
+      write_plain_error(sock, http::status::request_header_fields_too_large,
+                        "request headers are larger than 64 KiB");
+      return;
+    }
+    if (ec) {
+      write_plain_error(sock, http::status::bad_request, "malformed request: " + ec.message());
+      return;
+    }
+    auto& msg = parser.get();
+    BeastRequest req(sock, buf, parser);
+    req.method = std::string(msg.method_string());
+    req.caller = caller;
+    std::string target(msg.target());
+    auto qpos = target.find('?');
+    bool ok_decode = true;
+    std::string raw_path = target.substr(0, qpos);
+    // Decode each segment on its own: an encoded slash stays inside its
+    // segment instead of becoming a separator.
+    std::vector<std::string> segs;
+    for (auto& s : split(raw_path, '/')) {
+      std::string d = percent_decode(s, &ok_decode);
+      // ".." and encoded slashes have no business in an API path: refuse
+      // them rather than guess which object the client meant.
+      if (d == ".." || d.find('/') != std::string::npos || d.find('\0') != std::string::npos)
+        ok_decode = false;
+      segs.push_back(std::move(d));
+    }
+    req.path = join(segs, "/");
+    if (qpos != std::string::npos) {
+      for (auto& kv : split(std::string_view(target).substr(qpos + 1), '&')) {
+        if (kv.empty()) continue;
+        auto eq = kv.find('=');
+        std::string k = query_decode(kv.substr(0, eq), &ok_decode);
+        std::string v = eq == std::string::npos ? "" : query_decode(kv.substr(eq + 1), &ok_decode);
+        req.query[k].push_back(std::move(v));
+      }
+    }
+    bool keep_alive = msg.keep_alive();
+    BeastResponse res(sock, req.method == "HEAD", keep_alive, msg.version());
+    if (!ok_decode || raw_path.empty() || raw_path[0] != '/') {
+      res.error(Error::invalid("malformed request path"));
+    } else {
+      try {
+        router.dispatch(req, res);
+      } catch (const std::exception& e) {
+        // A handler bug must cost one request, never the daemon.
+        log::error("api: {} {}: {}", req.method, req.path, e.what());
+        if (!res.started()) res.error(Error::internal("internal error: {}", e.what()));
+      }
+      if (!res.started()) res.error(Error::internal("handler sent no response"));
+      if (res.streaming()) (void)res.end_stream();
+    }
+    if (res.broken() || !keep_alive) return;
+    // Whatever body the handler did not read must go before the next request.
+    char sink[16 << 10];
+    for (;;) {
+      auto n = req.read_body(sink, sizeof sink);
+      if (!n) return;
+      if (*n == 0) break;
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::listen(const std::string& path, const ListenOptions& opts) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Error::invalid("socket path too long: {}", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::sys(errno, "socket");
+  // A socket file left by a daemon that died: nobody answers on it.
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+    return Error::make(ErrorCode::AlreadyExists, "another daemon is listening on {}", path);
+  fd.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ::unlink(path.c_str());
+  // Create the socket with the final mode: no window in which it is wider.
+  mode_t old = umask(0777 & ~opts.mode);
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int e = errno;
+  umask(old);
+  if (rc != 0) return Error::sys(e, "bind {}", path);
+  if (!opts.group.empty()) {
+    if (group* g = getgrnam(opts.group.c_str()); g != nullptr) {
+      if (chown(path.c_str(), 0, g->gr_gid) != 0) return Error::sys(errno, "chown {}", path);
+    }
+  }
+  if (chmod(path.c_str(), opts.mode) != 0) return Error::sys(errno, "chmod {}", path);
+  if (::listen(fd.get(), 128) != 0) return Error::sys(errno, "listen {}", path);
+  return std::unique_ptr<Server>(new Server(path, std::move(fd)));
+}
+
+Server::~Server() { stop(); }
+
+void Server::serve(const Router& router) {
+  while (!stopping_.load()) {
+    int c = accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (stopping_.load()) break;
+      if (errno == EMFILE || errno == ENFILE) {
+        usleep(10000);
+        continue;
+      }
+      log::error("api: accept on {}: {}", path_, Error::errno_text(errno));
+      break;
+    }
+    std::thread([c, &router] { serve_connection(c, router); }).detach();
+  }
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  ::shutdown(fd_.get(), SHUT_RDWR);
+  ::unlink(path_.c_str());
+}
+
+}  // namespace berth::api

@@ -12,6 +12,7 @@
 #include "api/server.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "engine/events.h"
 #include "image/image_store.h"
 
 using namespace berth;
@@ -76,7 +77,9 @@ int main(int argc, char** argv) {
     log::error("berthd: open image store: {}", images.error().message());
     return 1;
   }
+  engine::EventBus events;
   api::DaemonContext ctx;
+  ctx.events = &events;
   ctx.images = images->get();
   ctx.data_root = data_root;
   ctx.exec_root = exec_root;
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
   api::add_system_routes(router, ctx);
   api::add_image_routes(router, ctx);
   api::add_container_routes(router, ctx);
+  api::add_event_routes(router, ctx);
 
   std::string path = host.empty() ? exec_root + "/berth.sock" : socket_path(host);
   api::ListenOptions lo;

@@ -79,6 +79,8 @@ class Response {
   Result<void> write_json(const Json& j) { return write(j.dump() + "\n"); }
 
   virtual bool started() const = 0;
+  // The client closed its end (for long streams: events, logs -f).
+  virtual bool client_gone() const = 0;
 };
 
 int http_status(ErrorCode code);

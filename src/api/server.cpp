@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <grp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -156,6 +157,10 @@ class BeastResponse final : public Response {
   }
 
   bool started() const override { return started_; }
+  bool client_gone() const override {
+    pollfd p{const_cast<Socket&>(sock_).native_handle(), POLLRDHUP, 0};
+    return broken_ || (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
+  }
   bool broken() const { return broken_; }
   bool streaming() const { return streaming_; }
 

@@ -230,3 +230,18 @@ def test_docker_py(loaded):
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get("nosuch")
     client.close()
+
+
+def test_events_for_image_changes(daemon):
+    start = int(time.time())
+    daemon.docker("load", "-i", BUSYBOX_TAR)
+    daemon.docker("tag", "busybox", "ev/bb:1")
+    daemon.docker("rmi", "ev/bb:1")
+    until = int(time.time()) + 1
+    out = daemon.docker("events", "--since", start, "--until", until, "--format",
+                        "{{.Type}} {{.Action}} {{index .Actor.Attributes \"name\"}}").stdout.splitlines()
+    assert out == ["image load <no value>", "image tag ev/bb:1", "image untag ev/bb:1"] or \
+        out == ["image load ", "image tag ev/bb:1", "image untag ev/bb:1"], out
+    only_tags = daemon.docker("events", "--since", start, "--until", until, "--filter", "event=tag",
+                              "--format", "{{.Action}}").stdout.split()
+    assert only_tags == ["tag"]

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "engine/events.h"
 #include "image/image_store.h"
 
 namespace berth::api {
@@ -12,6 +13,7 @@ namespace berth::api {
 // What the handlers share: the daemon's stores and settings.
 struct DaemonContext {
   image::ImageStore* images = nullptr;
+  engine::EventBus* events = nullptr;
   std::string data_root;
   std::string exec_root;
   std::string runtime_path;
@@ -21,6 +23,7 @@ struct DaemonContext {
 void add_system_routes(Router& r, DaemonContext& ctx);
 void add_image_routes(Router& r, DaemonContext& ctx);
 void add_container_routes(Router& r, DaemonContext& ctx);
+void add_event_routes(Router& r, DaemonContext& ctx);
 
 // "2026-11-23T05:00:00.123Z" → unix seconds (0 when empty or malformed).
 int64_t parse_rfc3339_seconds(std::string_view s);

@@ -24,6 +24,14 @@ std::string familiar(const std::string& normalized) {
   return r ? r->familiar() : normalized;
 }
 
+void publish(DaemonContext& ctx, const std::string& action, const std::string& id,
+             const std::string& name = "") {
+  if (ctx.events == nullptr) return;
+  engine::Event e{"image", action, id, {}, 0};
+  if (!name.empty()) e.attributes["name"] = name;
+  ctx.events->publish(std::move(e));
+}
+
 Json familiar_tags(const ImageRecord& rec) {
   Json tags = Json::array();
   for (const auto& t : rec.tags) tags.push_back(familiar(t));
@@ -190,6 +198,7 @@ void tag_image(DaemonContext& ctx, Request& req, Response& res) {
   if (!ref) return res.error(ref.error());
   if (!ref->digest.empty()) return res.error(Error::invalid("refusing to create a tag with a digest reference"));
   if (auto r = ctx.images->tag(rec->id, name); !r) return res.error(r.error());
+  publish(ctx, "tag", rec->id, ref->familiar());
   res.empty(201);
 }
 
@@ -205,7 +214,9 @@ void remove_image(DaemonContext& ctx, Request& req, Response& res) {
                           (ref->tag.empty() ? ref->name() + ":latest" : ref->string())) != rec->tags.end();
   if (by_tag && rec->tags.size() > 1) {
     if (auto r = ctx.images->untag(name); !r) return res.error(r.error());
-    out.push_back({{"Untagged", familiar(ref->tag.empty() ? ref->name() + ":latest" : ref->string())}});
+    std::string untagged = familiar(ref->tag.empty() ? ref->name() + ":latest" : ref->string());
+    publish(ctx, "untag", rec->id, untagged);
+    out.push_back({{"Untagged", untagged}});
     return res.json(200, out);
   }
   if (!by_tag && rec->tags.size() > 1 && !force)
@@ -215,6 +226,8 @@ void remove_image(DaemonContext& ctx, Request& req, Response& res) {
                                  rec->id.substr(7, 12)));
   for (const auto& t : rec->tags) out.push_back({{"Untagged", familiar(t)}});
   if (auto r = ctx.images->delete_image(rec->id); !r) return res.error(r.error());
+  for (const auto& t : rec->tags) publish(ctx, "untag", rec->id, familiar(t));
+  publish(ctx, "delete", rec->id);
   out.push_back({{"Deleted", rec->id}});
   (void)ctx.images->gc();
   res.json(200, out);
@@ -225,6 +238,8 @@ void load_images(DaemonContext& ctx, Request& req, Response& res) {
       req, [&](int fd) { return image::load_archive(*ctx.images, fd); });
   if (!loaded) return res.error(loaded.error());
   if (auto r = res.begin_stream(200, "application/json"); !r) return;
+  for (const auto& img : *loaded)
+    publish(ctx, "load", img.tags.empty() ? img.id : familiar(img.tags.front()));
   for (const auto& img : *loaded) {
     if (img.tags.empty()) (void)res.write_json({{"stream", "Loaded image ID: " + img.id + "\n"}});
     for (const auto& t : img.tags) (void)res.write_json({{"stream", "Loaded image: " + familiar(t) + "\n"}});
@@ -257,6 +272,7 @@ void save_images(DaemonContext& ctx, Response& res, std::vector<std::string> nam
   // An error after the first byte cannot change the status: end the
   // stream short, so the client sees a truncated tar rather than a good one.
   if (!*result) return;
+  for (const auto& n : names) publish(ctx, "save", n);
   (void)res.end_stream();
 }
 
@@ -283,6 +299,7 @@ void create_image(DaemonContext& ctx, Request& req, Response& res) {
   auto img = with_body_pipe<image::LoadedImage>(
       req, [&](int fd) { return image::import_rootfs(*ctx.images, fd, opts); });
   if (!img) return res.error(img.error());
+  publish(ctx, "import", img->id);
   if (auto r = res.begin_stream(200, "application/json"); !r) return;
   (void)res.write_json({{"status", img->id}});
   (void)res.end_stream();
@@ -302,6 +319,7 @@ void prune_images(DaemonContext& ctx, Request& req, Response& res) {
     if (dangling_only && !rec.tags.empty()) continue;
     for (const auto& t : rec.tags) deleted.push_back({{"Untagged", familiar(t)}});
     if (!ctx.images->delete_image(rec.id)) continue;
+    publish(ctx, "delete", rec.id);
     deleted.push_back({{"Deleted", rec.id}});
   }
   auto gc = ctx.images->gc();

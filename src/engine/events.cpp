@@ -1,0 +1,138 @@
+#include "engine/events.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "base/strings.h"
+
+namespace berth::engine {
+
+namespace {
+
+int64_t now_nano() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+bool any_equal(const std::vector<std::string>& want, const std::string& v) {
+  return std::find(want.begin(), want.end(), v) != want.end();
+}
+
+}  // namespace
+
+Json Event::to_json() const {
+  Json attrs = Json::object();
+  for (const auto& [k, v] : attributes) attrs[k] = v;
+  Json j = {{"Type", type},
+            {"Action", action},
+            {"Actor", {{"ID", id}, {"Attributes", attrs}}},
+            {"scope", "local"},
+            {"time", time_nano / 1000000000},
+            {"timeNano", time_nano}};
+  // The old top-level fields, which `docker events` still prints from.
+  if (type == "container" || type == "image") {
+    j["status"] = action;
+    j["id"] = id;
+    if (auto it = attributes.find("image"); it != attributes.end()) j["from"] = it->second;
+  }
+  return j;
+}
+
+bool event_matches(const Event& e, const EventFilters& f) {
+  for (const auto& [key, values] : f) {
+    if (values.empty()) continue;
+    bool ok = false;
+    if (key == "type") {
+      ok = any_equal(values, e.type);
+    } else if (key == "event") {
+      ok = any_equal(values, e.action);
+    } else if (key == "image" || key == "container") {
+      if (e.type != key && !(key == "image" && e.attributes.count("image"))) return false;
+      for (const auto& v : values) {
+        if (e.type == key && (e.id == v || e.id.rfind(v, 0) == 0)) ok = true;
+        for (const char* attr : {"name", "image"})
+          if (auto it = e.attributes.find(attr); it != e.attributes.end() && it->second == v) ok = true;
+      }
+    } else if (key == "label") {
+      for (const auto& v : values) {
+        auto eq = v.find('=');
+        auto it = e.attributes.find(v.substr(0, eq));
+        if (it != e.attributes.end() && (eq == std::string::npos || it->second == v.substr(eq + 1)))
+          ok = true;
+      }
+    } else {
+      return false;  // a filter on something this event does not carry
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void EventBus::publish(Event e) {
+  if (e.time_nano == 0) e.time_nano = now_nano();
+  std::lock_guard<std::mutex> g(mu_);
+  history_.push_back(e);
+  if (history_.size() > kHistory) history_.pop_front();
+  for (auto* s : subs_)
+    if (event_matches(e, s->filters_)) s->queue_.push_back(e);
+  cv_.notify_all();
+}
+
+std::unique_ptr<EventBus::Subscription> EventBus::subscribe(int64_t since_nano,
+                                                            EventFilters filters) {
+  std::unique_ptr<Subscription> s(new Subscription(this, std::move(filters)));
+  std::lock_guard<std::mutex> g(mu_);
+  if (since_nano > 0)
+    for (const auto& e : history_)
+      if (e.time_nano >= since_nano && event_matches(e, s->filters_)) s->queue_.push_back(e);
+  subs_.push_back(s.get());
+  return s;
+}
+
+EventBus::Subscription::~Subscription() {
+  std::lock_guard<std::mutex> g(bus_->mu_);
+  auto& v = bus_->subs_;
+  v.erase(std::remove(v.begin(), v.end(), this), v.end());
+}
+
+std::optional<Event> EventBus::Subscription::next(std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lk(bus_->mu_);
+  if (!bus_->cv_.wait_for(lk, wait, [&] { return !queue_.empty(); })) return std::nullopt;
+  Event e = std::move(queue_.front());
+  queue_.pop_front();
+  return e;
+}
+
+std::optional<int64_t> parse_event_time(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  if (s.find('-') != std::string_view::npos && s.find('T') != std::string_view::npos) {
+    if (s.size() < 19) return std::nullopt;
+    std::tm tm{};
+    auto num = [&](size_t pos, size_t len) { return parse_int(s.substr(pos, len)).value_or(-1); };
+    tm.tm_year = static_cast<int>(num(0, 4)) - 1900;
+    tm.tm_mon = static_cast<int>(num(5, 2)) - 1;
+    tm.tm_mday = static_cast<int>(num(8, 2));
+    tm.tm_hour = static_cast<int>(num(11, 2));
+    tm.tm_min = static_cast<int>(num(14, 2));
+    tm.tm_sec = static_cast<int>(num(17, 2));
+    if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday <= 0 || tm.tm_hour < 0 || tm.tm_min < 0 ||
+        tm.tm_sec < 0)
+      return std::nullopt;
+    return static_cast<int64_t>(timegm(&tm)) * 1000000000;
+  }
+  auto dot = s.find('.');
+  auto sec = parse_int(s.substr(0, dot));
+  if (!sec || *sec < 0) return std::nullopt;
+  int64_t nano = 0;
+  if (dot != std::string_view::npos) {
+    std::string frac(s.substr(dot + 1));
+    if (frac.empty() || frac.size() > 9 || frac.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    frac.resize(9, '0');
+    nano = *parse_int(frac);
+  }
+  return *sec * 1000000000 + nano;
+}
+
+}  // namespace berth::engine

@@ -13,3 +13,15 @@ target_sources(berth_engine PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/spec_resources.cpp
   ${CMAKE_CURRENT_LIST_DIR}/user.cpp
 )
+
+if(BERTH_TESTS)
+  berth_add_tests(berth_engine_spec_tests
+    SOURCES
+      ${CMAKE_CURRENT_LIST_DIR}/seccomp_profile_test.cpp
+      ${CMAKE_CURRENT_LIST_DIR}/spec_request_test.cpp
+      ${CMAKE_CURRENT_LIST_DIR}/spec_test.cpp
+      ${CMAKE_CURRENT_LIST_DIR}/user_test.cpp
+    LIBS berth_engine)
+  # The tests read fixtures from the source tree (tests/fixtures/).
+  target_compile_definitions(berth_engine_spec_tests PRIVATE BERTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+endif()

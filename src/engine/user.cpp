@@ -147,19 +147,21 @@ Result<ResolvedUser> resolve_user(int rootfs_dirfd, std::string_view user_spec,
   }
   if (group_given) out.gid = BERTH_TRY(lookup_group(groups, group));
 
-  // Supplementary groups: those naming the user as a member; with none,
-  // the primary group alone (what Docker shows as additionalGids [0] for root).
-  if (!group_given && !out.name.empty()) {
-    for (const auto& g : groups) {
-      if (std::find(g.members.begin(), g.members.end(), out.name) != g.members.end())
-        out.additional_gids.push_back(g.gid);
-    }
-  }
-  if (out.additional_gids.empty()) out.additional_gids.push_back(out.gid);
-  for (const auto& g : group_add) {
-    uint32_t gid = BERTH_TRY(lookup_group(groups, g));
+  // The primary group first, then the groups naming the user as a member
+  // (only when no group was given, as runc's lookup does), then GroupAdd:
+  // `docker run busybox id` shows groups=0(root),10(wheel).
+  auto add = [&](uint32_t gid) {
     if (std::find(out.additional_gids.begin(), out.additional_gids.end(), gid) == out.additional_gids.end())
       out.additional_gids.push_back(gid);
+  };
+  add(out.gid);
+  if (!group_given && !out.name.empty()) {
+    for (const auto& g : groups) {
+      if (std::find(g.members.begin(), g.members.end(), out.name) != g.members.end()) add(g.gid);
+    }
+  }
+  for (const auto& g : group_add) {
+    add(BERTH_TRY(lookup_group(groups, g)));
   }
   return out;
 }

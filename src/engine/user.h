@@ -22,7 +22,7 @@ namespace berth::engine {
 struct ResolvedUser {
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;  // supplementary groups, then GroupAdd
+  std::vector<uint32_t> additional_gids;  // primary, memberships, then GroupAdd
   std::string name;                       // from passwd; empty if unknown
   std::string home;                       // from passwd; "/" if unknown
 };

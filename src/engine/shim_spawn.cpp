@@ -1,0 +1,69 @@
+#include "engine/shim_spawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+namespace berth::engine {
+
+Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null) return Error::sys(errno, "open /dev/null");
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::sys(errno, "fork {}", argv[0]);
+  if (pid == 0) {
+    // Child: async-signal-safe calls only.
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    int fds[3] = {stdio.in, stdio.out, stdio.err};
+    for (int i = 0; i < 3; ++i) {
+      int src = fds[i] >= 0 ? fds[i] : null.get();
+      if (::dup2(src, i) < 0) _exit(127);
+    }
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Error::sys(errno, "wait for {}", argv[0]);
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+Result<std::pair<Fd, Fd>> make_pipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return Error::sys(errno, "pipe");
+  return std::pair<Fd, Fd>{Fd(p[0]), Fd(p[1])};
+}
+
+Result<Fd> listen_unix(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Error::invalid("socket path too long: {}", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s) return Error::sys(errno, "socket");
+  ::unlink(path.c_str());
+  // The umask makes the socket 0600 from birth: no window where another
+  // user could connect before a chmod.
+  mode_t old = ::umask(077);
+  int rc = ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  ::umask(old);
+  if (rc < 0) return Error::sys(err, "bind {}", path);
+  if (::listen(s.get(), 16) < 0) return Error::sys(errno, "listen {}", path);
+  return s;
+}
+
+}  // namespace berth::engine

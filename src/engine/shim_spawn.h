@@ -1,0 +1,33 @@
+// Running the OCI runtime from berth-shim: fork + exec with chosen stdio,
+// then wait for that one child. The shim blocks SIGCHLD (for its signalfd)
+// and ignores SIGPIPE; the child restores both before exec, or the runtime
+// and the container would inherit them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/fd.h"
+#include "base/result.h"
+
+namespace berth::engine {
+
+struct SpawnStdio {
+  int in = -1;  // -1: /dev/null
+  int out = -1;
+  int err = -1;
+};
+
+// Run argv to completion and return its exit code (128+signal if killed).
+// Waits for that pid only: other children stay for the shim's reaper.
+Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio);
+
+// A pipe with both ends O_CLOEXEC: {read, write}.
+Result<std::pair<Fd, Fd>> make_pipe();
+
+// A listening Unix stream socket at path (mode 0600, replacing a stale one).
+Result<Fd> listen_unix(const std::string& path);
+
+}  // namespace berth::engine

@@ -11,6 +11,7 @@
 #include "api/handlers/handlers.h"
 #include "api/server.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "engine/events.h"
 #include "image/image_store.h"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   std::string host;
   std::string log_file;
   std::string group = "berth";
+  std::string config_file;
   bool debug = false;
   app.add_option("--data-root", data_root, "where images and containers are kept");
   app.add_option("--exec-root", exec_root, "runtime state and the API socket");
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-file", log_file, "write the log here instead of stderr");
   app.add_option("--group", group, "group owning the socket, when it exists");
   app.add_flag("-D,--debug", debug, "debug logging");
+  app.add_option("--config-file", config_file, "daemon config (JSON); its \"policy\" holds non-root callers");
   CLI11_PARSE(app, argc, argv);
 
   if (!log_file.empty() && !log::set_file(log_file)) {
@@ -85,6 +88,19 @@ int main(int argc, char** argv) {
   ctx.exec_root = exec_root;
   ctx.runtime_path = default_runtime();
   ctx.started = std::time(nullptr);
+  if (!config_file.empty()) {
+    auto cfg = read_json_file(config_file);
+    if (!cfg) {
+      log::error("berthd: {}", cfg.error().message());
+      return 1;
+    }
+    auto policy = api::parse_policy(cfg->is_object() && cfg->contains("policy") ? (*cfg)["policy"] : Json());
+    if (!policy) {
+      log::error("berthd: {}: {}", config_file, policy.error().message());
+      return 1;
+    }
+    ctx.policy = *policy;
+  }
 
   api::Router router;
   api::add_system_routes(router, ctx);

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -245,3 +246,49 @@ def test_events_for_image_changes(daemon):
     only_tags = daemon.docker("events", "--since", start, "--until", until, "--filter", "event=tag",
                               "--format", "{{.Action}}").stdout.split()
     assert only_tags == ["tag"]
+
+
+def test_socket_is_not_a_backdoor_to_root(tmp_path):
+    """A caller other than root who can reach the socket (here: through its
+    group) is refused --privileged, host namespaces, added capabilities and
+    host binds, with 403 naming the rule; root is not."""
+    # pytest's tmp_path is private to root; the socket must be reachable.
+    run = Path(tempfile.mkdtemp(prefix="berthd-policy-", dir="/tmp"))
+    os.chmod(run, 0o755)
+    sock = run / "berth.sock"
+    proc = subprocess.Popen([BERTHD, "--data-root", str(tmp_path / "data"), "--exec-root",
+                             str(run), "--group", "nogroup"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        st = sock.stat()
+        assert st.st_mode & 0o777 == 0o660 and st.st_gid == 65534
+
+        def create(host_config, as_nobody=True):
+            body = json.dumps({"Image": "busybox", "HostConfig": host_config})
+            cmd = ["curl", "-s", "-w", "\\n%{http_code}", "--unix-socket", str(sock),
+                   "-H", "Content-Type: application/json", "-d", body, "http://x/v1.41/containers/create"]
+            if as_nobody:
+                cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + cmd
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            body, _, status = r.stdout.rpartition("\n")
+            return int(status), body
+
+        for hc, rule in (({"Privileged": True}, "allow_privileged"),
+                         ({"NetworkMode": "host"}, "allow_host_namespaces"),
+                         ({"CapAdd": ["SYS_ADMIN"]}, "allowed_capabilities"),
+                         ({"Binds": ["/:/host"]}, "allowed_bind_paths"),
+                         ({"Devices": [{"PathOnHost": "/dev/mem"}]}, "allow_devices")):
+            status, body = create(hc)
+            assert status == 403 and f"policy rule {rule}" in body, (hc, status, body)
+        # Within the policy (and for root), the request goes on to the engine.
+        status, _ = create({"CapAdd": ["NET_BIND_SERVICE"]})
+        assert status == 501
+        status, _ = create({"Privileged": True}, as_nobody=False)
+        assert status == 501
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(run, ignore_errors=True)

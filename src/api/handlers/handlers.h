@@ -4,6 +4,7 @@
 #include <ctime>
 #include <string>
 
+#include "api/policy.h"
 #include "api/router.h"
 #include "engine/events.h"
 #include "image/image_store.h"
@@ -14,6 +15,7 @@ namespace berth::api {
 struct DaemonContext {
   image::ImageStore* images = nullptr;
   engine::EventBus* events = nullptr;
+  Policy policy;  // for callers other than root
   std::string data_root;
   std::string exec_root;
   std::string runtime_path;

@@ -133,4 +133,8 @@ const std::vector<std::string>& default_capabilities();
 Result<std::vector<std::string>> effective_capabilities(const HostConfig& host,
                                                         const std::vector<std::string>& daemon_caps);
 
+// The capabilities in this process's bounding set (CapBnd of
+// /proc/self/status), by name: what berthd passes as daemon_capabilities.
+Result<std::vector<std::string>> bounding_capabilities();
+
 }  // namespace berth::engine

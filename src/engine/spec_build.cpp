@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "base/fd.h"
+#include "base/file.h"
 #include "base/strings.h"
 #include "engine/seccomp_profile.h"
 #include "engine/spec.h"
@@ -94,7 +95,7 @@ Result<SecurityOpts> parse_security_opts(const std::vector<std::string>& opts) {
       out.no_new_privileges = value == "true";
     } else if (key == "seccomp") {
       if (value == "unconfined") out.seccomp_unconfined = true;
-      else out.seccomp_profile = value;
+      else if (value != "builtin") out.seccomp_profile = value;  // "builtin": the default
     } else if (key == "systempaths") {
       if (value != "unconfined") return Error::invalid("Invalid --security-opt: {:?}", opt);
       out.systempaths_unconfined = true;
@@ -118,6 +119,18 @@ std::vector<std::string> masked_paths() {
   }
   globfree(&g);
   return out;
+}
+
+// RFC 1123 labels, at most 64 characters in all (the kernel's limit).
+bool valid_hostname(std::string_view h) {
+  if (h.size() > 64) return false;
+  for (const auto& label : split(h, '.')) {
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+  }
+  return true;
 }
 
 Json ns(const char* type) { return Json{{"type", type}}; }
@@ -179,6 +192,22 @@ Result<std::vector<std::string>> effective_capabilities(const HostConfig& host,
   return caps;
 }
 
+Result<std::vector<std::string>> bounding_capabilities() {
+  auto status = BERTH_TRY(read_file("/proc/self/status"));
+  for (const auto& line : split(status, '\n')) {
+    if (line.rfind("CapBnd:", 0) != 0) continue;
+    auto mask = parse_uint(trim(std::string_view(line).substr(7)), 16);
+    if (!mask) break;
+    std::vector<std::string> out;
+    const auto& known = oci::known_capabilities();
+    for (size_t i = 0; i < known.size() && i < 64; ++i) {
+      if (*mask & (uint64_t{1} << i)) out.push_back(known[i]);
+    }
+    return out;
+  }
+  return Error::internal("/proc/self/status: no CapBnd line");
+}
+
 Result<Json> build_oci_spec(const ContainerConfig& cfg, const ImageConfigSummary& image,
                             const SpecContext& ctx) {
   const HostConfig& host = cfg.host;
@@ -202,6 +231,9 @@ Result<Json> build_oci_spec(const ContainerConfig& cfg, const ImageConfigSummary
     return Error(ErrorCode::Conflict, "Conflicting options: hostname and the UTS mode");
   if (!private_net && !cfg.hostname.empty())
     return Error(ErrorCode::Conflict, "Conflicting options: hostname and the network mode");
+
+  if (!cfg.hostname.empty() && !valid_hostname(cfg.hostname))
+    return Error::invalid("invalid hostname format: {}", cfg.hostname);
 
   Json namespaces = Json::array({ns("mount")});
   if (private_net) namespaces.push_back(ns("network"));
@@ -229,6 +261,13 @@ Result<Json> build_oci_spec(const ContainerConfig& cfg, const ImageConfigSummary
   std::vector<std::string> cfg_env = image.env;
   merge_env(cfg_env, cfg.env);
   merge_env(env, cfg_env);
+
+  for (const auto* list : {&args, &env}) {
+    for (const auto& s : *list) {
+      if (s.find('\0') != std::string::npos)
+        return Error::invalid("argument or environment variable {:?} contains a NUL byte", s);
+    }
+  }
 
   std::string cwd = cfg.working_dir.empty() ? image.working_dir : cfg.working_dir;
   if (cwd.empty()) cwd = "/";

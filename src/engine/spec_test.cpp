@@ -248,6 +248,8 @@ TEST_F(SpecTest, SecurityOpts) {
   EXPECT_EQ(spec()["process"]["noNewPrivileges"], true);
   host()["SecurityOpt"] = {"no-new-privileges=false", "apparmor=unconfined", "label=disable"};
   EXPECT_FALSE(spec()["process"].contains("noNewPrivileges"));
+  host()["SecurityOpt"] = {"seccomp=builtin"};
+  EXPECT_EQ(spec()["linux"]["seccomp"]["defaultErrnoRet"], 1);
   host()["SecurityOpt"] = {"seccomp=unconfined"};
   EXPECT_FALSE(spec()["linux"].contains("seccomp"));
   host()["SecurityOpt"] = {"systempaths=unconfined"};
@@ -330,6 +332,7 @@ TEST_F(SpecTest, ResourceErrors) {
       {"PidMode", "weird", "HostConfig.PidMode: invalid mode"},
       {"UsernsMode", "private", "UsernsMode"},
       {"Init", true, "--init"},
+      {"SecurityOpt", {"seccomp"}, "Invalid --security-opt"},
       {"CgroupParent", "../escape", "must not contain .."},
       {"Mounts", Json::array({{{"Type", "npipe"}, {"Target", "/x"}}}), "mount type \"npipe\""},
       {"Mounts", Json::array({{{"Type", "bind"}, {"Source", "rel"}, {"Target", "/x"}}}), "must be an absolute path"},
@@ -416,6 +419,36 @@ TEST_F(SpecTest, NamespaceModes) {
   EXPECT_EQ(find_mount(spec(), "/dev/shm"), nullptr);
   body_["Hostname"] = "x";
   EXPECT_NE(error().find("Conflicting options"), std::string::npos);
+}
+
+TEST_F(SpecTest, ConfigErrors) {
+  struct Case {
+    const char* field;
+    Json value;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"Hostname", "bad/name", "invalid hostname format"},
+      {"Hostname", std::string(65, 'a'), "invalid hostname format"},
+      {"Hostname", "-x", "invalid hostname format"},
+      {"Env", {std::string("A=1\0B", 5)}, "NUL byte"},
+      {"Cmd", {std::string("ls\0rm", 5)}, "NUL byte"},
+  };
+  for (const auto& c : cases) {
+    Json saved = body_;
+    body_[c.field] = c.value;
+    std::string e = error();
+    EXPECT_NE(e.find(c.want), std::string::npos) << c.field << "=" << c.value << ": " << e;
+    body_ = saved;
+  }
+}
+
+TEST_F(SpecTest, BoundingCapabilities) {
+  auto caps = bounding_capabilities();
+  ASSERT_TRUE(caps.ok()) << caps.error().message();
+  host()["Privileged"] = true;
+  ctx_.daemon_capabilities = *caps;
+  EXPECT_EQ(spec()["process"]["capabilities"]["bounding"], Json(*caps));
 }
 
 TEST_F(SpecTest, InitAndCgroupParent) {

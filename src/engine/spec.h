@@ -113,7 +113,7 @@ struct SpecContext {
   std::vector<std::string> daemon_capabilities;
   std::string shm_path;  // a host directory to bind at /dev/shm; empty: a private tmpfs
   std::string init_path;  // the init binary for --init; empty: --init is refused
-  std::string host_hostname;  // for --network host
+  std::string host_hostname;  // for --network host; empty: gethostname()
   std::string dev_dir = "/dev";  // what --privileged scans for devices
   std::string arch;               // Docker naming; empty: the native one
   bool cgroup_v2 = true;          // private cgroup namespace on v2 hosts, as Docker

@@ -16,6 +16,7 @@
 #include "oci/known.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 namespace berth::engine {
 namespace {
@@ -244,7 +245,13 @@ Result<Json> build_oci_spec(const ContainerConfig& cfg, const ImageConfigSummary
 
   // Identity.
   std::string hostname = cfg.hostname.empty() ? ctx.id.substr(0, 12) : cfg.hostname;
-  if (!private_net && cfg.hostname.empty() && !ctx.host_hostname.empty()) hostname = ctx.host_hostname;
+  // With the host's network the container takes the host's name, as in Docker.
+  if (!private_net && cfg.hostname.empty()) {
+    char buf[256] = {};
+    hostname = !ctx.host_hostname.empty() ? ctx.host_hostname
+               : gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf)
+                                                        : hostname;
+  }
 
   // Process.
   auto caps = BERTH_TRY(effective_capabilities(host, ctx.daemon_capabilities));

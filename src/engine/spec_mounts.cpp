@@ -173,6 +173,13 @@ Result<Json> build_mounts(const ContainerConfig& cfg, const SpecContext& ctx, co
         return Error::invalid("Duplicate mount point: {}", user[i]["destination"].get<std::string>());
     }
   }
+  // Parents before children whatever order the user gave (/a before /a/b),
+  // as Docker sorts by depth; otherwise a later /a would hide /a/b.
+  auto depth = [](const Json& m) {
+    const auto& d = m["destination"].get_ref<const std::string&>();
+    return std::count(d.begin(), d.end(), '/');
+  };
+  std::stable_sort(user.begin(), user.end(), [&](const Json& a, const Json& b) { return depth(a) < depth(b); });
   // A user mount at a default's destination replaces the default.
   Json out = Json::array();
   for (const auto& m : mounts) {

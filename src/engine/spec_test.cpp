@@ -374,6 +374,15 @@ TEST_F(SpecTest, Mounts) {
   EXPECT_EQ(hosts, 1);
 }
 
+TEST_F(SpecTest, UserMountsParentsFirst) {
+  host()["Binds"] = {"/h/c:/a/b/c", "/h/a:/a", "/h/b:/a/b"};
+  Json s = spec();
+  std::vector<std::string> order;
+  for (const Json& m : s["mounts"])
+    if (m["destination"].get<std::string>().rfind("/a", 0) == 0) order.push_back(m["destination"]);
+  EXPECT_EQ(order, (std::vector<std::string>{"/a", "/a/b", "/a/b/c"}));
+}
+
 TEST_F(SpecTest, DevicesAndUlimitsAndSysctls) {
   host()["Devices"] = Json::array({{{"PathOnHost", "/dev/null"}, {"PathInContainer", "/dev/mynull"},
                                     {"CgroupPermissions", "r"}}});

@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berth-shim: %s\n%s", opts.error().message().c_str(), kUsage);
     return 2;
   }
+  // berthd (or whoever starts us) may leak descriptors without O_CLOEXEC:
+  // a long-lived shim holding the daemon's listening socket or a database
+  // file would keep them alive across a daemon restart.
+  ::close_range(3, ~0U, 0);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) {
     std::perror("berth-shim: pipe");

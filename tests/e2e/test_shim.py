@@ -263,6 +263,20 @@ def test_shim_survives_kill_9_of_its_starter(shim, rt, tmp_path):
     s.delete()
 
 
+def test_shim_closes_inherited_descriptors(shim, tmp_path):
+    s = shim(["sleep", "100"], launch=False)
+    leaked = os.open(tmp_path / "leak", os.O_CREAT | os.O_RDWR)
+    try:
+        r = subprocess.run(s.argv, capture_output=True, text=True, timeout=30, pass_fds=[leaked])
+    finally:
+        os.close(leaked)
+    assert r.returncode == 0, r.stderr
+    s.adopt(int(r.stdout))
+    targets = {os.readlink(f"/proc/{s.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{s.pid}/fd")}
+    assert str(tmp_path / "leak") not in targets, targets
+    s.delete(force=True)
+
+
 def test_wait_blocks_until_exit(shim):
     s = shim(["sleep", "1"])
     s.request("start")

@@ -328,6 +328,28 @@ def test_exec_with_stdin_and_kill(shim):
     s.delete()
 
 
+def test_exec_with_tty_and_attach_raw(shim):
+    s = shim(["sleep", "100"])
+    s.request("start")
+    proc = {"args": ["sh", "-c", "readlink /proc/self/fd/0; echo tty-exec"], "cwd": "/",
+            "env": [PATH_ENV], "user": {"uid": 0, "gid": 0}}
+    s.request("exec", exec_id="t", process=proc, tty=True)
+    assert s.request("wait_exec", exec_id="t")["exit"]["exit_code"] == 0
+    reply, stream = s.attach(exec_id="t")
+    assert reply["tty"] is True
+    data = b""
+    while True:
+        chunk = stream.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    stream.close()
+    assert b"/dev/pts/" in data and b"tty-exec\r\n" in data, data
+    s.request("kill", signal=9)
+    s.wait()
+    s.delete()
+
+
 def test_log_rotation(shim, tmp_path):
     s = shim(["sh", "-c", "i=0; while [ $i -lt 100 ]; do echo line-$i; i=$((i+1)); done"],
              log_opts=["--log-max-size", "1k", "--log-max-file", "3"])

@@ -13,7 +13,10 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "engine/container_store.h"
+#include "engine/engine.h"
 #include "engine/events.h"
+#include "store/database.h"
 #include "image/image_store.h"
 
 using namespace berth;
@@ -26,16 +29,16 @@ std::string socket_path(const std::string& host) {
   return host;
 }
 
-std::string default_runtime() {
-  // Beside this binary when installed; the build tree's runtime otherwise.
+// A helper binary beside this one when installed; the build tree's otherwise.
+std::string default_sibling(const char* name, const char* build_path) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
     std::string dir(self, static_cast<size_t>(n));
     dir = dir.substr(0, dir.rfind('/'));
-    if (access((dir + "/berth-runtime").c_str(), X_OK) == 0) return dir + "/berth-runtime";
+    if (access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
   }
-  return BERTH_BUILD_RUNTIME;
+  return build_path;
 }
 
 }  // namespace
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
   ctx.images = images->get();
   ctx.data_root = data_root;
   ctx.exec_root = exec_root;
-  ctx.runtime_path = default_runtime();
+  ctx.runtime_path = default_sibling("berth-runtime", BERTH_BUILD_RUNTIME);
   ctx.started = std::time(nullptr);
   if (!config_file.empty()) {
     auto cfg = read_json_file(config_file);
@@ -101,6 +104,22 @@ int main(int argc, char** argv) {
     }
     ctx.policy = *policy;
   }
+
+  // The engine's records share berth.db through a connection of their own.
+  auto db = store::Database::open(data_root + "/berth.db");
+  if (!db) {
+    log::error("berthd: {}", db.error().message());
+    return 1;
+  }
+  engine::ContainerStore containers(*db);
+  if (auto r = containers.migrate(); !r) {
+    log::error("berthd: {}", r.error().message());
+    return 1;
+  }
+  engine::Engine eng({data_root, exec_root, ctx.runtime_path, default_sibling("berth-shim", BERTH_BUILD_SHIM)},
+                     **images, containers, events);
+  ctx.containers = &containers;
+  ctx.engine = &eng;
 
   api::Router router;
   api::add_system_routes(router, ctx);

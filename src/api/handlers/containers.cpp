@@ -1,30 +1,248 @@
-// Container routes. Until the engine lands (containers are created through
-// berth-shim and berth-runtime), this daemon holds no containers: lists are
-// truthfully empty, a named container is not found, and creating one says
-// that containers are not available yet.
+// Container routes over the engine: create, start, wait, kill, stop,
+// restart, remove, rename, inspect, list, logs. Attach, exec, top, stats
+// and the rest answer that they are not available yet.
+#include <signal.h>
+
+#include <fstream>
+
 #include "api/handlers/handlers.h"
+#include "base/strings.h"
+#include "engine/engine.h"
 
 namespace berth::api {
 
+namespace {
+
+using engine::ContainerRecord;
+
+Result<int> parse_signal(std::string s) {
+  if (s.empty()) return SIGKILL;
+  if (auto n = parse_int(s); n) {
+    if (*n <= 0 || *n > 64) return Error::invalid("Invalid signal: {}", s);
+    return static_cast<int>(*n);
+  }
+  std::transform(s.begin(), s.end(), s.begin(), ::toupper);
+  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+  static const std::map<std::string, int> names = {
+      {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+      {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"WINCH", SIGWINCH}};
+  auto it = names.find(s);
+  if (it == names.end()) return Error::invalid("Invalid signal: {}", s);
+  return it->second;
+}
+
+std::vector<std::string> command_of(const ContainerRecord& c) {
+  std::vector<std::string> out;
+  for (const char* k : {"Entrypoint", "Cmd"})
+    if (c.config.contains(k) && c.config[k].is_array())
+      for (const auto& e : c.config[k])
+        if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+std::string status_text(const ContainerRecord& c) {
+  const auto& s = c.state;
+  if (s.status == "running") return "Up";
+  if (s.status == "paused") return "Up (Paused)";
+  if (s.status == "exited") return fmt::format("Exited ({})", s.exit_code);
+  return s.status == "created" ? "Created" : s.status;
+}
+
+Json summary(const ContainerRecord& c, const std::string& image_id) {
+  return {{"Id", c.id},
+          {"Names", {"/" + c.name}},
+          {"Image", c.image_name},
+          {"ImageID", image_id},
+          {"Command", join(command_of(c), " ")},
+          {"Created", parse_rfc3339_seconds(c.created)},
+          {"Ports", Json::array()},
+          {"Labels", c.config.contains("Labels") ? c.config["Labels"] : Json::object()},
+          {"State", c.state.status},
+          {"Status", status_text(c)},
+          {"HostConfig", {{"NetworkMode", "default"}}},
+          {"NetworkSettings", {{"Networks", Json::object()}}},
+          {"Mounts", Json::array()}};
+}
+
+Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
+  const auto& s = c.state;
+  auto cmd = command_of(c);
+  Json config = c.config;
+  config.erase("HostConfig");
+  config.erase("NetworkingConfig");
+  return {{"Id", c.id},
+          {"Created", c.created},
+          {"Path", cmd.empty() ? "" : cmd[0]},
+          {"Args", cmd.size() > 1 ? Json(std::vector<std::string>(cmd.begin() + 1, cmd.end())) : Json::array()},
+          {"State", {{"Status", s.status}, {"Running", s.status == "running" || s.status == "paused"},
+                     {"Paused", s.status == "paused"}, {"Restarting", false}, {"OOMKilled", s.oom_killed},
+                     {"Dead", false}, {"Pid", s.pid}, {"ExitCode", s.exit_code}, {"Error", ""},
+                     {"StartedAt", s.started_at}, {"FinishedAt", s.finished_at}}},
+          {"Image", c.image_id},
+          {"Name", "/" + c.name},
+          {"RestartCount", s.restart_count},
+          {"Driver", "overlay2"},
+          {"Platform", "linux"},
+          {"LogPath", log_path},
+          {"Config", config},
+          {"HostConfig", c.config.contains("HostConfig") ? c.config["HostConfig"] : Json::object()},
+          {"Mounts", Json::array()},
+          {"NetworkSettings", {{"Networks", Json::object()}, {"Ports", Json::object()}}}};
+}
+
+// json-file lines → the logs stream: raw for a TTY, else each chunk behind
+// Docker's 8-byte header (stream, 0, 0, 0, big-endian length).
+void send_logs(Request& req, Response& res, const ContainerRecord& c, const std::string& path) {
+  bool want_out = req.query_bool("stdout"), want_err = req.query_bool("stderr");
+  if (!want_out && !want_err)
+    return res.error(Error::invalid("You must choose at least one stream"));
+  bool tty = c.config.value("Tty", false);
+  bool timestamps = req.query_bool("timestamps");
+  std::vector<Json> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto j = Json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    std::string stream = j.value("stream", "stdout");
+    if ((stream == "stdout" && !want_out) || (stream == "stderr" && !want_err)) continue;
+    lines.push_back(std::move(j));
+  }
+  size_t start = 0;
+  if (auto tail = req.query_value("tail"); tail && *tail != "all" && !tail->empty()) {
+    auto n = parse_uint(*tail);
+    if (n && *n < lines.size()) start = lines.size() - *n;
+  }
+  if (!res.begin_stream(200, tty ? "application/vnd.docker.raw-stream"
+                                 : "application/vnd.docker.multiplexed-stream"))
+    return;
+  for (size_t i = start; i < lines.size(); i++) {
+    std::string text = lines[i].value("log", "");
+    if (timestamps) text = lines[i].value("time", "") + " " + text;
+    if (!tty) {
+      char hdr[8] = {static_cast<char>(lines[i].value("stream", "stdout") == "stderr" ? 2 : 1), 0, 0, 0};
+      uint32_t n = static_cast<uint32_t>(text.size());
+      hdr[4] = static_cast<char>(n >> 24);
+      hdr[5] = static_cast<char>(n >> 16);
+      hdr[6] = static_cast<char>(n >> 8);
+      hdr[7] = static_cast<char>(n);
+      text.insert(0, hdr, 8);
+    }
+    if (!res.write(text)) return;
+  }
+  (void)res.end_stream();
+}
+
+}  // namespace
+
 void add_container_routes(Router& r, DaemonContext& ctx) {
-  r.add("GET", "/containers/json", [](Request& req, Response& res) {
-    if (auto f = req.filters(); !f) return res.error(f.error());
-    res.json(200, Json::array());
+  engine::Engine* eng = ctx.engine;
+  r.add("GET", "/containers/json", [eng](Request& req, Response& res) {
+    auto f = req.filters();
+    if (!f) return res.error(f.error());
+    auto all = eng->list();
+    if (!all) return res.error(all.error());
+    bool show_all = req.query_bool("all");
+    auto limit = req.query_int("limit");
+    if (!limit) return res.error(limit.error());
+    Json out = Json::array();
+    for (const auto& c : *all) {
+      if (!show_all && c.state.status != "running" && c.state.status != "paused") continue;
+      bool keep = true;
+      for (const auto& [k, values] : *f) {
+        if (k == "status") keep = keep && std::find(values.begin(), values.end(), c.state.status) != values.end();
+        else if (k == "name") keep = keep && std::any_of(values.begin(), values.end(), [&](const std::string& v) { return c.name.find(v) != std::string::npos; });
+        else if (k == "id") keep = keep && std::any_of(values.begin(), values.end(), [&](const std::string& v) { return c.id.rfind(v, 0) == 0; });
+        else if (k == "label") {
+          for (const auto& v : values) {
+            auto eq = v.find('=');
+            const Json& labels = c.config.contains("Labels") ? c.config["Labels"] : Json::object();
+            std::string key = v.substr(0, eq);
+            bool has = labels.is_object() && labels.contains(key) &&
+                       (eq == std::string::npos || labels[key] == v.substr(eq + 1));
+            keep = keep && has;
+          }
+        } else return res.error(Error::invalid("invalid filter '{}'", k));
+      }
+      if (!keep) continue;
+      if (*limit && **limit > 0 && static_cast<int64_t>(out.size()) >= **limit) break;
+      out.push_back(summary(c, c.image_id));
+    }
+    res.json(200, out);
   });
-  r.add("POST", "/containers/create", [&ctx](Request& req, Response& res) {
-    // Read (and bound) the body so that a malformed request is still told so.
+  r.add("POST", "/containers/create", [&ctx, eng](Request& req, Response& res) {
     auto body = req.read_json(4 << 20);
     if (!body) return res.error(body.error());
+    if (!body->is_object()) return res.error(Error::invalid("request body must be a JSON object"));
     if (auto p = check_create(ctx.policy, req.caller, *body); !p) return res.error(p.error());
-    res.error(Error::make(ErrorCode::NotImplemented,
-                          "running containers through berthd is not available yet"));
+    auto c = eng->create(req.query_value("name").value_or(""), *body);
+    if (!c) return res.error(c.error());
+    res.json(201, {{"Id", c->id}, {"Warnings", Json::array()}});
+  });
+  r.add("GET", "/containers/{id}/json", [eng](Request& req, Response& res) {
+    auto c = eng->inspect(req.params["id"]);
+    if (!c) return res.error(c.error());
+    res.json(200, inspect_json(*c, eng->log_path(c->id)));
+  });
+  r.add("POST", "/containers/{id}/start", [eng](Request& req, Response& res) {
+    auto s = eng->start(req.params["id"]);
+    if (!s && s.error().code() == ErrorCode::AlreadyExists) return res.empty(304);
+    if (!s) return res.error(s.error());
+    res.empty(204);
+  });
+  r.add("POST", "/containers/{id}/wait", [eng](Request& req, Response& res) {
+    if (auto c = eng->inspect(req.params["id"]); !c) return res.error(c.error());
+    // Headers at once: the CLI waits for them before it starts the container.
+    if (!res.begin_stream(200, "application/json")) return;
+    auto code = eng->wait(req.params["id"]);
+    Json out = {{"StatusCode", code ? *code : -1},
+                {"Error", code ? Json(nullptr) : Json{{"Message", code.error().message()}}}};
+    (void)res.write_json(out);
+    (void)res.end_stream();
+  });
+  r.add("POST", "/containers/{id}/kill", [eng](Request& req, Response& res) {
+    auto sig = parse_signal(req.query_value("signal").value_or(""));
+    if (!sig) return res.error(sig.error());
+    if (auto k = eng->kill(req.params["id"], *sig); !k) return res.error(k.error());
+    res.empty(204);
+  });
+  r.add("POST", "/containers/{id}/stop", [eng](Request& req, Response& res) {
+    auto t = req.query_int("t");
+    if (!t) return res.error(t.error());
+    auto s = eng->stop(req.params["id"], static_cast<int>(t->value_or(10)));
+    if (!s && s.error().code() == ErrorCode::AlreadyExists) return res.empty(304);
+    if (!s) return res.error(s.error());
+    res.empty(204);
+  });
+  r.add("POST", "/containers/{id}/restart", [eng](Request& req, Response& res) {
+    auto t = req.query_int("t");
+    if (!t) return res.error(t.error());
+    auto s = eng->stop(req.params["id"], static_cast<int>(t->value_or(10)));
+    if (!s && s.error().code() != ErrorCode::AlreadyExists) return res.error(s.error());
+    if (auto st = eng->start(req.params["id"]); !st) return res.error(st.error());
+    res.empty(204);
+  });
+  r.add("POST", "/containers/{id}/rename", [&ctx](Request& req, Response& res) {
+    auto c = ctx.containers->resolve(req.params["id"]);
+    if (!c) return res.error(c.error());
+    if (auto r2 = ctx.containers->rename(c->id, req.query_value("name").value_or("")); !r2)
+      return res.error(r2.error());
+    res.empty(204);
+  });
+  r.add("DELETE", "/containers/{id}", [eng](Request& req, Response& res) {
+    if (auto d = eng->remove(req.params["id"], req.query_bool("force")); !d) return res.error(d.error());
+    res.empty(204);
+  });
+  r.add("GET", "/containers/{id}/logs", [eng](Request& req, Response& res) {
+    auto c = eng->inspect(req.params["id"]);
+    if (!c) return res.error(c.error());
+    send_logs(req, res, *c, eng->log_path(c->id));
   });
   for (const char* method : {"GET", "POST", "DELETE", "HEAD", "PUT"}) {
-    r.add(method, "/containers/{id}", [](Request& req, Response& res) {
-      res.error(Error::not_found("No such container: {}", req.params["id"]));
-    });
-    r.add(method, "/containers/{id}/{action}", [](Request& req, Response& res) {
-      res.error(Error::not_found("No such container: {}", req.params["id"]));
+    r.add(method, "/containers/{id}/{action}", [eng](Request& req, Response& res) {
+      auto c = eng->inspect(req.params["id"]);
+      if (!c) return res.error(c.error());
+      res.error(Error::make(ErrorCode::NotImplemented, "{} of containers is not available yet in Berth",
+                            req.params["action"]));
     });
   }
 }

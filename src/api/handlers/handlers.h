@@ -6,6 +6,8 @@
 
 #include "api/policy.h"
 #include "api/router.h"
+#include "engine/container_store.h"
+#include "engine/engine.h"
 #include "engine/events.h"
 #include "image/image_store.h"
 
@@ -15,6 +17,8 @@ namespace berth::api {
 struct DaemonContext {
   image::ImageStore* images = nullptr;
   engine::EventBus* events = nullptr;
+  engine::ContainerStore* containers = nullptr;
+  engine::Engine* engine = nullptr;
   Policy policy;  // for callers other than root
   std::string data_root;
   std::string exec_root;

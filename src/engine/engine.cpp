@@ -1,0 +1,318 @@
+#include "engine/engine.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "base/file.h"
+#include "base/strings.h"
+#include "engine/spec.h"
+#include "image/reference.h"
+#include "sys/tree.h"
+
+namespace berth::engine {
+
+namespace {
+
+// Run a program, wait for it, return its stdout (stderr on failure).
+Result<std::string> run_capture(const std::vector<std::string>& argv) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
+  if (pipe2(err, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return Error::sys(errno, "fork {}", argv[0]);
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  Fd o(out[0]), e(err[0]);
+  std::string sout = read_fd(o.get()).value_or("");
+  std::string serr = read_fd(e.get()).value_or("");
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Error::internal("{}: {}", argv[0], std::string(trim(serr.empty() ? sout : serr)));
+  return sout;
+}
+
+ImageConfigSummary image_summary(const image::ImageConfig& cfg) {
+  ImageConfigSummary s;
+  const Json c = cfg.json.contains("config") && cfg.json["config"].is_object() ? cfg.json["config"] : Json::object();
+  auto strings = [&](const char* k) {
+    std::vector<std::string> v;
+    if (c.contains(k) && c[k].is_array())
+      for (const auto& e : c[k])
+        if (e.is_string()) v.push_back(e.get<std::string>());
+    return v;
+  };
+  s.env = strings("Env");
+  s.cmd = strings("Cmd");
+  s.entrypoint = strings("Entrypoint");
+  s.working_dir = c.value("WorkingDir", "");
+  s.user = c.value("User", "");
+  s.stop_signal = c.value("StopSignal", "");
+  return s;
+}
+
+std::string now() { return now_rfc3339(); }
+
+}  // namespace
+
+std::string Engine::container_dir(const std::string& id) const {
+  return o_.data_root + "/containers/" + id;
+}
+std::string Engine::run_dir(const std::string& id) const { return o_.exec_root + "/containers/" + id; }
+// The shim's socket path must fit sockaddr_un (108 bytes): a short
+// directory, named by the first 16 hex digits of the ID.
+std::string Engine::shim_dir(const std::string& id) const { return o_.exec_root + "/s/" + id.substr(0, 16); }
+std::string Engine::log_path(const std::string& id) const {
+  return container_dir(id) + "/" + id + "-json.log";
+}
+
+void Engine::publish(const ContainerRecord& rec, const std::string& action,
+                     std::map<std::string, std::string> extra) {
+  extra["name"] = rec.name;
+  extra["image"] = rec.image_name;
+  events_.publish({"container", action, rec.id, std::move(extra), 0});
+}
+
+Result<ContainerRecord> Engine::create(const std::string& name, const Json& body) {
+  auto cfg = BERTH_TRY(parse_create_request(body.dump()));
+  if (cfg.image.empty()) return Error::invalid("no image given");
+  auto img = images_.resolve(cfg.image);
+  if (!img) {
+    if (img.error().code() != ErrorCode::NotFound) return img.error();
+    auto ref = image::parse_normalized(cfg.image);
+    std::string shown = ref ? ref->familiar() : cfg.image;
+    if (ref && ref->tag.empty() && ref->digest.empty()) shown += ":latest";
+    return Error::not_found("No such image: {}", shown);
+  }
+  auto icfg = BERTH_TRY(images_.config(*img));
+  auto rec = BERTH_TRY(containers_.create({name, img->id, cfg.image, body}));
+  // From here on, a failure removes what was made.
+  auto undo = [&](Error e) -> Error {
+    umount2((container_dir(rec.id) + "/rootfs").c_str(), MNT_DETACH);
+    (void)sys::remove_tree(container_dir(rec.id));
+    (void)sys::remove_tree(run_dir(rec.id));
+    (void)sys::remove_tree(shim_dir(rec.id));
+    (void)containers_.remove(rec.id);
+    return e;
+  };
+  std::string dir = container_dir(rec.id);
+  std::string rootfs = dir + "/rootfs";
+  if (auto r = mkdir_all(rootfs, 0755); !r) return undo(r.error());
+  std::vector<std::string> top_first(img->chain_ids.rbegin(), img->chain_ids.rend());
+  if (auto r = images_.layers().mount(top_first, dir + "/rw/upper", dir + "/rw/work", rootfs); !r)
+    return undo(r.error().context("mount the root file system"));
+  std::string hostname = cfg.hostname.empty() ? rec.id.substr(0, 12) : cfg.hostname;
+  auto resolv = read_file("/etc/resolv.conf").value_or("");
+  for (auto [file, text] : {std::pair{std::string("hostname"), hostname + "\n"},
+                            {"hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+                                          std::string("127.0.0.1\t") + hostname + "\n"},
+                            {"resolv.conf", resolv}}) {
+    if (auto r = write_file_atomic(dir + "/" + file, text); !r) return undo(r.error());
+  }
+  SpecContext ctx;
+  ctx.id = rec.id;
+  ctx.rootfs = rootfs;
+  ctx.hostname_path = dir + "/hostname";
+  ctx.hosts_path = dir + "/hosts";
+  ctx.resolv_conf_path = dir + "/resolv.conf";
+  ctx.cgroup_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+  auto caps = bounding_capabilities();
+  if (!caps) return undo(caps.error());
+  ctx.daemon_capabilities = *caps;
+  auto spec = build_oci_spec(cfg, image_summary(icfg), ctx);
+  if (!spec) return undo(spec.error());
+  std::string bundle = run_dir(rec.id) + "/bundle";
+  if (auto r = mkdir_all(bundle, 0700); !r) return undo(r.error());
+  if (auto r = write_file_atomic(bundle + "/config.json", spec->dump()); !r) return undo(r.error());
+  publish(rec, "create");
+  return rec;
+}
+
+Result<Json> Engine::shim_request(const std::string& id, const Json& req) {
+  std::string path = shim_dir(id) + "/shim.sock";
+  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::sys(errno, "socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Error::invalid("shim socket path too long: {}", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return Error::sys(errno, "connect to the shim of {}", id.substr(0, 12));
+  BERTH_TRY(write_all(fd.get(), req.dump() + "\n"));
+  std::string reply;
+  char buf[4096];
+  while (reply.empty() || reply.back() != '\n') {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  auto j = parse_json(reply, "shim reply");
+  if (!j) return j.error();
+  if (!j->value("ok", false))
+    return Error::internal("shim: {}", j->value("error", std::string("request failed")));
+  return j;
+}
+
+Result<ContainerRecord> Engine::refresh(ContainerRecord rec) {
+  if (rec.state.status != "running" && rec.state.status != "paused") return rec;
+  auto st = shim_request(rec.id, {{"op", "state"}});
+  ContainerState s = rec.state;
+  if (!st) {
+    // No shim: the container cannot be running; its exit record (if the
+    // shim wrote one before it went) says how it ended.
+    auto exit = read_json_file(shim_dir(rec.id) + "/exit.json");
+    s.status = "exited";
+    s.pid = 0;
+    if (exit) {
+      s.exit_code = exit->value("exit_code", int64_t{-1});
+      s.oom_killed = exit->value("oom_killed", false);
+      s.finished_at = exit->value("exited_at", now());
+    } else {
+      s.exit_code = -1;
+      s.finished_at = now();
+    }
+  } else if (st->contains("exit") && (*st)["exit"].is_object()) {
+    const Json& e = (*st)["exit"];
+    s.status = "exited";
+    s.pid = 0;
+    s.exit_code = e.value("exit_code", int64_t{-1});
+    s.oom_killed = e.value("oom_killed", false);
+    s.finished_at = e.value("exited_at", now());
+  } else {
+    s.pid = st->value("pid", s.pid);
+    std::string status = st->value("status", std::string("running"));
+    s.status = status == "paused" ? "paused" : "running";
+  }
+  if (s.status != rec.state.status) {
+    BERTH_TRY(containers_.set_state(rec.id, s));
+    if (s.status == "exited") publish(rec, "die", {{"exitCode", std::to_string(s.exit_code)}});
+  }
+  rec.state = s;
+  return rec;
+}
+
+Result<void> Engine::start(const std::string& name_or_id) {
+  auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
+  if (rec.state.status == "running" || rec.state.status == "paused")
+    return Error::make(ErrorCode::AlreadyExists, "container {} is already running", rec.name);
+  std::string sdir = shim_dir(rec.id);
+  // A restart: the previous run's shim (if still there) deletes the
+  // runtime's stopped container and exits; without it, delete it directly.
+  if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}))
+    (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
+  (void)sys::remove_tree(sdir);
+  BERTH_TRY(mkdir_all(o_.exec_root + "/runtime", 0700));
+  bool tty = rec.config.contains("Tty") && rec.config["Tty"].is_boolean() && rec.config["Tty"].get<bool>();
+  std::vector<std::string> argv = {o_.shim, "--id", rec.id, "--bundle", run_dir(rec.id) + "/bundle",
+                                   "--runtime", o_.runtime, "--runtime-root", o_.exec_root + "/runtime",
+                                   "--state-dir", sdir, "--log-path", log_path(rec.id)};
+  if (tty) argv.push_back("--tty");
+  (void)BERTH_TRY_CTX(run_capture(argv), "start container {}", rec.name);
+  BERTH_TRY_CTX(shim_request(rec.id, {{"op", "start"}}), "start container {}", rec.name);
+  auto st = shim_request(rec.id, {{"op", "state"}});
+  rec.state.status = "running";
+  rec.state.pid = st ? st->value("pid", int64_t{0}) : 0;
+  rec.state.started_at = now();
+  rec.state.finished_at = "0001-01-01T00:00:00Z";
+  rec.state.exit_code = 0;
+  BERTH_TRY(containers_.set_state(rec.id, rec.state));
+  publish(rec, "start");
+  return ok();
+}
+
+Result<int64_t> Engine::wait(const std::string& name_or_id) {
+  auto rec = BERTH_TRY(containers_.resolve(name_or_id));
+  if (rec.state.status == "running" || rec.state.status == "paused") (void)shim_request(rec.id, {{"op", "wait"}});
+  rec = BERTH_TRY(refresh(BERTH_TRY(containers_.get(rec.id))));
+  return rec.state.exit_code;
+}
+
+Result<void> Engine::kill(const std::string& name_or_id, int signal) {
+  auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
+  if (rec.state.status != "running" && rec.state.status != "paused")
+    return Error::make(ErrorCode::Conflict, "Container {} is not running", rec.id);
+  BERTH_TRY(shim_request(rec.id, {{"op", "kill"}, {"signal", signal}}));
+  publish(rec, "kill", {{"signal", std::to_string(signal)}});
+  return ok();
+}
+
+Result<void> Engine::stop(const std::string& name_or_id, int timeout_s) {
+  auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
+  if (rec.state.status != "running" && rec.state.status != "paused")
+    return Error::make(ErrorCode::AlreadyExists, "container {} is not running", rec.name);
+  int sig = SIGTERM;
+  if (auto s = rec.config.value("StopSignal", std::string()); !s.empty())
+    if (auto n = parse_int(s); n && *n > 0 && *n < 65) sig = static_cast<int>(*n);
+  (void)shim_request(rec.id, {{"op", "kill"}, {"signal", sig}});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    rec = BERTH_TRY(refresh(rec));
+    if (rec.state.status == "exited") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (rec.state.status != "exited") {
+    (void)shim_request(rec.id, {{"op", "kill"}, {"signal", SIGKILL}});
+    (void)wait(rec.id);
+  }
+  publish(rec, "stop");
+  return ok();
+}
+
+Result<void> Engine::remove(const std::string& name_or_id, bool force) {
+  auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
+  if (rec.state.status == "running" || rec.state.status == "paused") {
+    if (!force)
+      return Error::make(ErrorCode::Conflict,
+                         "You cannot remove a running container {}. Stop the container before "
+                         "attempting removal or force remove",
+                         rec.id);
+    (void)shim_request(rec.id, {{"op", "kill"}, {"signal", SIGKILL}});
+    (void)wait(rec.id);
+  }
+  // The shim deletes the runtime's container and exits; without a shim
+  // (never started, or gone) the runtime's state is removed directly.
+  if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}))
+    (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
+  std::string rootfs = container_dir(rec.id) + "/rootfs";
+  if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    return Error::sys(errno, "unmount {}", rootfs);
+  BERTH_TRY(containers_.remove(rec.id));
+  (void)sys::remove_tree(container_dir(rec.id));
+  (void)sys::remove_tree(run_dir(rec.id));
+  (void)sys::remove_tree(shim_dir(rec.id));
+  publish(rec, "destroy");
+  return ok();
+}
+
+Result<ContainerRecord> Engine::inspect(const std::string& name_or_id) {
+  return refresh(BERTH_TRY(containers_.resolve(name_or_id)));
+}
+
+Result<std::vector<ContainerRecord>> Engine::list() {
+  auto all = BERTH_TRY(containers_.list());
+  for (auto& c : all) c = BERTH_TRY(refresh(std::move(c)));
+  return all;
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,121 @@
+"""Containers through berthd with the real docker CLI: run -d, logs, wait,
+inspect, ps with filters, stop (timeout, then SIGKILL), kill, start again,
+restart, rename, rm (-f, and the conflict for a running one), name
+conflicts, a missing image, and the default container's isolation probed
+with ctprobe. Every container, mount and shim is gone afterwards.
+"""
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from test_daemon_images import BUSYBOX_TAR, DOCKER, Daemon
+
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+              pytest.mark.skipif(DOCKER is None, reason="no docker CLI")]
+
+
+def mounts_under(path):
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if line.split()[4].startswith(str(path))]
+
+
+@pytest.fixture
+def d(tmp_path):
+    daemon = Daemon(tmp_path)
+    daemon.docker("load", "-i", BUSYBOX_TAR)
+    yield daemon
+    ids = daemon.docker("ps", "-aq", check=False).stdout.split()
+    if ids:
+        daemon.docker("rm", "-f", *ids, check=False)
+    alive = daemon.alive()
+    leftover_runtime = list((daemon.run / "runtime").glob("*"))
+    leftover_shims = list((daemon.run / "s").glob("*"))
+    daemon.stop()
+    assert alive, "berthd died during the test"
+    assert mounts_under(tmp_path) == [], "mounts left behind"
+    assert leftover_runtime == [] and leftover_shims == [], "runtime or shim state left behind"
+    assert not any((tmp_path / "data/containers").glob("*")), "container directories left behind"
+
+
+def test_run_detached_logs_wait_rm(d):
+    cid = d.docker("run", "-d", "--name", "job", "busybox", "sh", "-c",
+                   "echo out; echo err >&2; exit 3").stdout.strip()
+    assert len(cid) == 64
+    assert d.docker("wait", "job").stdout.strip() == "3"
+    r = d.docker("logs", "job")
+    assert r.stdout == "out\n" and r.stderr == "err\n"
+    state = json.loads(d.docker("inspect", "job").stdout)[0]["State"]
+    assert state["Status"] == "exited" and state["ExitCode"] == 3 and not state["Running"]
+    assert d.docker("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout.strip() == "job Exited (3)"
+    assert d.docker("ps", "-q").stdout == ""
+    d.docker("rm", "job")
+    assert d.docker("ps", "-aq").stdout == ""
+
+
+def test_stop_kill_start_restart_rename(d):
+    d.docker("run", "-d", "--name", "svc", "busybox", "sleep", "300")
+    assert d.docker("ps", "--format", "{{.Names}}").stdout.split() == ["svc"]
+    # sleep as PID 1 ignores SIGTERM: stop waits -t, then kills.
+    start = time.monotonic()
+    d.docker("stop", "-t", "1", "svc")
+    assert time.monotonic() - start >= 0.9
+    assert json.loads(d.docker("inspect", "svc").stdout)[0]["State"]["ExitCode"] == 137
+    d.docker("start", "svc")
+    assert json.loads(d.docker("inspect", "svc").stdout)[0]["State"]["Running"]
+    d.docker("kill", "--signal", "KILL", "svc")
+    assert d.docker("wait", "svc").stdout.strip() == "137"
+    d.docker("restart", "-t", "0", "svc")
+    assert d.docker("ps", "--filter", "status=running", "--format", "{{.Names}}").stdout.split() == ["svc"]
+    d.docker("rename", "svc", "svc2")
+    assert d.docker("ps", "--filter", "name=svc2", "-q").stdout.strip() != ""
+    r = d.docker("rm", "svc2", check=False)
+    assert r.returncode == 1 and "cannot remove a running container" in r.stderr
+    d.docker("rm", "-f", "svc2")
+    assert d.docker("ps", "-aq").stdout == ""
+
+
+def test_conflicts_and_missing(d):
+    d.docker("create", "--name", "one", "busybox", "true")
+    r = d.docker("create", "--name", "one", "busybox", "true", check=False)
+    assert r.returncode == 1 and 'The container name "/one" is already in use' in r.stderr
+    r = d.docker("create", "--name", "bad/name", "busybox", check=False)
+    assert r.returncode == 1 and "Invalid container name" in r.stderr
+    r = d.docker("run", "-d", "nosuchimage", check=False)
+    assert r.returncode == 125 and "Unable to find image 'nosuchimage:latest' locally" in r.stderr
+    assert "pulling images is not available yet" in r.stderr
+    r = d.docker("logs", "nosuch", check=False)
+    assert r.returncode == 1 and "No such container: nosuch" in r.stderr
+
+
+def test_default_container_isolation_matches_docker(d, tmp_path):
+    """ctprobe in a default `docker run` container: nothing weaker than
+    Docker's default container (compare.py), the comparison being a test."""
+    probe = Path(os.environ.get("BERTH_FIXTURES", "")) / "ctprobe"
+    if not probe.exists():
+        from conftest import FIXTURES
+        probe = FIXTURES / "ctprobe"
+    ref = Path(__file__).resolve().parents[1] / "fixtures/probe"
+    docker_default = ref / "docker-default.txt"
+    compare = ref / "compare.py"
+    if not docker_default.exists() or not compare.exists():
+        pytest.skip("probe reference files are not in tests/fixtures/probe")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    # An image with the probe: busybox plus /ctprobe, through import.
+    rootfs = tmp_path / "rootfs.tar"
+    from conftest import FIXTURES
+    subprocess.run(["tar", "-C", str(FIXTURES / "busybox-rootfs"), "-cf", str(rootfs), "."], check=True)
+    subprocess.run(["tar", "-C", str(probe.parent), "-rf", str(rootfs), "--transform", "s,^,,", probe.name],
+                   check=True)
+    d.docker("import", rootfs, "probe:1")
+    cid = d.docker("run", "-d", "probe:1", "/ctprobe").stdout.strip()
+    assert d.docker("wait", cid).stdout.strip() == "0"
+    out = tmp_path / "berth.txt"
+    out.write_text(d.docker("logs", cid).stdout)
+    r = subprocess.run(["/usr/bin/python3", str(compare), str(docker_default), str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -348,7 +348,12 @@ def test_cve_2019_5736_held_exe_cannot_be_reopened_for_writing(rt, bundle, tmp_p
     assert wait_exit(pid, timeout=30) == 0
     assert (b.rootfs / "tmp/holder").read_text().strip(), "the hook did not run"
     result = (b.rootfs / "tmp/result").read_text()
-    assert result.strip().endswith("refused") and "Read-only file system" in result, result
+    # EROFS is the read-only mount refusing. Under heavy load the writer has
+    # also been seen to get ETXTBSY first (the inode is still executing in a
+    # runtime process); the write is refused either way, and the binary's
+    # hash below is the final word.
+    assert result.strip().endswith("refused"), result
+    assert "Read-only file system" in result or "Text file busy" in result, result
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == before, "the runtime binary was modified"
 
 

@@ -1,5 +1,8 @@
 #include "base/strings.h"
 
+#include <cctype>
+#include <ctime>
+
 #include <fmt/format.h>
 #include <time.h>
 
@@ -62,6 +65,32 @@ std::string now_rfc3339() {
   char buf[64];
   strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+}
+
+std::optional<int64_t> parse_rfc3339_seconds(std::string_view s) {
+  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  auto num = [&](size_t pos, size_t len) { return parse_int(s.substr(pos, len)).value_or(-1); };
+  std::tm tm{};
+  tm.tm_year = static_cast<int>(num(0, 4)) - 1900;
+  tm.tm_mon = static_cast<int>(num(5, 2)) - 1;
+  tm.tm_mday = static_cast<int>(num(8, 2));
+  tm.tm_hour = static_cast<int>(num(11, 2));
+  tm.tm_min = static_cast<int>(num(14, 2));
+  tm.tm_sec = static_cast<int>(num(17, 2));
+  if (num(0, 4) < 0 || tm.tm_mon < 0 || tm.tm_mday <= 0 || tm.tm_hour < 0 ||
+      tm.tm_min < 0 || tm.tm_sec < 0)
+    return std::nullopt;
+  int64_t t = timegm(&tm);
+  size_t i = 19;
+  if (i < s.size() && s[i] == '.')
+    for (i++; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); i++) {
+    }
+  if (i + 6 <= s.size() && (s[i] == '+' || s[i] == '-')) {
+    int64_t off = num(i + 1, 2) * 3600 + num(i + 4, 2) * 60;
+    t += s[i] == '+' ? -off : off;
+  }
+  return t;
 }
 
 }  // namespace berth

@@ -15,6 +15,9 @@ std::string_view trim(std::string_view s);
 // Whole-string integer parse; nullopt on junk, overflow or empty input.
 std::optional<int64_t> parse_int(std::string_view s, int base = 10);
 std::optional<uint64_t> parse_uint(std::string_view s, int base = 10);
+// "2006-01-02T15:04:05[.frac](Z|±hh:mm)" → seconds since the epoch (the
+// fraction dropped); nullopt when malformed.
+std::optional<int64_t> parse_rfc3339_seconds(std::string_view s);
 // The current UTC time as RFC 3339 with nanoseconds: "2006-01-02T15:04:05.000000000Z".
 std::string now_rfc3339();
 

@@ -1,8 +1,4 @@
 # The event bus behind `docker events`.
-if(NOT TARGET berth_engine)
-  add_library(berth_engine STATIC)
-  target_link_libraries(berth_engine PUBLIC berth_oci berth_base)
-endif()
 target_sources(berth_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}/events.cpp)
 if(BERTH_TESTS)
   berth_add_tests(berth_engine_events_tests SOURCES ${CMAKE_CURRENT_LIST_DIR}/events_test.cpp LIBS berth_engine)

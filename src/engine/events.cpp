@@ -106,20 +106,10 @@ std::optional<Event> EventBus::Subscription::next(std::chrono::milliseconds wait
 
 std::optional<int64_t> parse_event_time(std::string_view s) {
   if (s.empty()) return std::nullopt;
-  if (s.find('-') != std::string_view::npos && s.find('T') != std::string_view::npos) {
-    if (s.size() < 19) return std::nullopt;
-    std::tm tm{};
-    auto num = [&](size_t pos, size_t len) { return parse_int(s.substr(pos, len)).value_or(-1); };
-    tm.tm_year = static_cast<int>(num(0, 4)) - 1900;
-    tm.tm_mon = static_cast<int>(num(5, 2)) - 1;
-    tm.tm_mday = static_cast<int>(num(8, 2));
-    tm.tm_hour = static_cast<int>(num(11, 2));
-    tm.tm_min = static_cast<int>(num(14, 2));
-    tm.tm_sec = static_cast<int>(num(17, 2));
-    if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday <= 0 || tm.tm_hour < 0 || tm.tm_min < 0 ||
-        tm.tm_sec < 0)
-      return std::nullopt;
-    return static_cast<int64_t>(timegm(&tm)) * 1000000000;
+  if (s.find('T') != std::string_view::npos) {
+    auto t = parse_rfc3339_seconds(s);
+    if (!t) return std::nullopt;
+    return *t * 1000000000;
   }
   auto dot = s.find('.');
   auto sec = parse_int(s.substr(0, dot));

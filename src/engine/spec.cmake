@@ -1,9 +1,5 @@
 # Turning a Docker create request into an OCI runtime config (spec_*),
 # with Berth's own default seccomp profile and safe user resolution.
-if(NOT TARGET berth_engine)
-  add_library(berth_engine STATIC)
-  target_link_libraries(berth_engine PUBLIC berth_oci berth_base)
-endif()
 target_sources(berth_engine PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/seccomp_profile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/seccomp_profile_table.cpp

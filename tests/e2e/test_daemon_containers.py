@@ -38,6 +38,18 @@ def d(tmp_path):
     assert alive, "berthd died during the test"
     assert mounts_under(tmp_path) == [], "mounts left behind"
     assert leftover_runtime == [] and leftover_shims == [], "runtime or shim state left behind"
+    # The engine's cgroup parent ("berth"): the runtime removes each
+    # container's cgroup, the parent stays; remove it when it is empty.
+    for parent in Path("/sys/fs/cgroup").glob("*/berth"):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
+    for parent in Path("/sys/fs/cgroup").glob("berth"):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
     assert not any((tmp_path / "data/containers").glob("*")), "container directories left behind"
 
 

@@ -54,7 +54,7 @@ Json summary(const ContainerRecord& c, const std::string& image_id) {
           {"Image", c.image_name},
           {"ImageID", image_id},
           {"Command", join(command_of(c), " ")},
-          {"Created", parse_rfc3339_seconds(c.created)},
+          {"Created", unix_seconds(c.created)},
           {"Ports", Json::array()},
           {"Labels", c.config.contains("Labels") ? c.config["Labels"] : Json::object()},
           {"State", c.state.status},

@@ -6,6 +6,7 @@
 
 #include "api/policy.h"
 #include "api/router.h"
+#include "base/strings.h"
 #include "engine/container_store.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -31,7 +32,9 @@ void add_image_routes(Router& r, DaemonContext& ctx);
 void add_container_routes(Router& r, DaemonContext& ctx);
 void add_event_routes(Router& r, DaemonContext& ctx);
 
-// "2026-11-23T05:00:00.123Z" → unix seconds (0 when empty or malformed).
-int64_t parse_rfc3339_seconds(std::string_view s);
+// RFC 3339 → unix seconds, 0 when empty or malformed (Docker's "Created").
+inline int64_t unix_seconds(std::string_view rfc3339) {
+  return parse_rfc3339_seconds(rfc3339).value_or(0);
+}
 
 }  // namespace berth::api

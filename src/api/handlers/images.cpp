@@ -47,7 +47,7 @@ Json summary(const ImageRecord& rec, const image::ImageConfig* cfg) {
           {"ParentId", ""},
           {"RepoTags", familiar_tags(rec)},
           {"RepoDigests", Json::array()},
-          {"Created", parse_rfc3339_seconds(rec.created)},
+          {"Created", unix_seconds(rec.created)},
           {"Size", rec.size},
           {"VirtualSize", rec.size},
           {"SharedSize", -1},
@@ -173,12 +173,12 @@ void image_history(DaemonContext& ctx, Request& req, Response& res) {
   for (const auto& h : cfg->history) {
     int64_t size = 0;
     if (!h.empty_layer && layer < sizes->size()) size = (*sizes)[layer++];
-    entries.push_back({{"Id", "<missing>"}, {"Created", parse_rfc3339_seconds(h.created)},
+    entries.push_back({{"Id", "<missing>"}, {"Created", unix_seconds(h.created)},
                        {"CreatedBy", h.created_by}, {"Tags", nullptr}, {"Size", size},
                        {"Comment", h.comment}});
   }
   if (entries.empty())
-    entries.push_back({{"Id", "<missing>"}, {"Created", parse_rfc3339_seconds(rec->created)},
+    entries.push_back({{"Id", "<missing>"}, {"Created", unix_seconds(rec->created)},
                        {"CreatedBy", ""}, {"Tags", nullptr}, {"Size", rec->size}, {"Comment", ""}});
   // Newest first; the newest entry is the image itself.
   entries.back()["Id"] = rec->id;

@@ -54,30 +54,6 @@ std::string cgroup_version() {
 
 }  // namespace
 
-int64_t parse_rfc3339_seconds(std::string_view s) {
-  if (s.size() < 19) return 0;
-  std::tm tm{};
-  auto num = [&](size_t pos, size_t len) { return parse_int(s.substr(pos, len)).value_or(-1); };
-  tm.tm_year = static_cast<int>(num(0, 4)) - 1900;
-  tm.tm_mon = static_cast<int>(num(5, 2)) - 1;
-  tm.tm_mday = static_cast<int>(num(8, 2));
-  tm.tm_hour = static_cast<int>(num(11, 2));
-  tm.tm_min = static_cast<int>(num(14, 2));
-  tm.tm_sec = static_cast<int>(num(17, 2));
-  if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 0) return 0;
-  int64_t t = timegm(&tm);
-  // A numeric offset ("+02:00") after optional fractional seconds.
-  size_t i = 19;
-  if (i < s.size() && s[i] == '.')
-    for (i++; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); i++) {
-    }
-  if (i + 6 <= s.size() && (s[i] == '+' || s[i] == '-')) {
-    int64_t off = num(i + 1, 2) * 3600 + num(i + 4, 2) * 60;
-    t += s[i] == '+' ? -off : off;
-  }
-  return t;
-}
-
 void add_system_routes(Router& r, DaemonContext& ctx) {
   r.add("HEAD", "/_ping", ping);
   r.add("GET", "/_ping", ping);

@@ -21,6 +21,10 @@
 
 using namespace berth;
 
+#ifndef BERTH_BUILD_INIT
+#define BERTH_BUILD_INIT ""
+#endif
+
 namespace {
 
 std::string socket_path(const std::string& host) {
@@ -116,7 +120,8 @@ int main(int argc, char** argv) {
     log::error("berthd: {}", r.error().message());
     return 1;
   }
-  engine::Engine eng({data_root, exec_root, ctx.runtime_path, default_sibling("berth-shim", BERTH_BUILD_SHIM)},
+  engine::Engine eng({data_root, exec_root, ctx.runtime_path, default_sibling("berth-shim", BERTH_BUILD_SHIM),
+                      default_sibling("berth-init", BERTH_BUILD_INIT)},
                      **images, containers, events);
   ctx.containers = &containers;
   ctx.engine = &eng;
@@ -124,6 +129,7 @@ int main(int argc, char** argv) {
   api::Router router;
   api::add_system_routes(router, ctx);
   api::add_image_routes(router, ctx);
+  api::add_container_op_routes(router, ctx);
   api::add_container_routes(router, ctx);
   api::add_event_routes(router, ctx);
 

@@ -15,6 +15,7 @@
 #include "base/strings.h"
 #include "engine/spec.h"
 #include "image/reference.h"
+#include "sys/fd_passing.h"
 #include "sys/tree.h"
 
 namespace berth::engine {
@@ -139,6 +140,7 @@ Result<ContainerRecord> Engine::create(const std::string& name, const Json& body
   auto caps = bounding_capabilities();
   if (!caps) return undo(caps.error());
   ctx.daemon_capabilities = *caps;
+  ctx.init_path = o_.init;
   auto spec = build_oci_spec(cfg, image_summary(icfg), ctx);
   if (!spec) return undo(spec.error());
   std::string bundle = run_dir(rec.id) + "/bundle";
@@ -148,16 +150,19 @@ Result<ContainerRecord> Engine::create(const std::string& name, const Json& body
   return rec;
 }
 
+// The shim's error reply as an Error with the code it named.
+static Error shim_error(const Json& reply) {
+  std::string code = reply.value("code", std::string());
+  ErrorCode c = ErrorCode::Internal;
+  for (ErrorCode k : {ErrorCode::NotFound, ErrorCode::InvalidArgument, ErrorCode::AlreadyExists,
+                      ErrorCode::Conflict, ErrorCode::FailedPrecondition})
+    if (code == error_code_name(k)) c = k;
+  return Error(c, "shim: " + reply.value("error", std::string("request failed")));
+}
+
 Result<Json> Engine::shim_request(const std::string& id, const Json& req) {
-  std::string path = shim_dir(id) + "/shim.sock";
-  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::sys(errno, "socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return Error::invalid("shim socket path too long: {}", path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return Error::sys(errno, "connect to the shim of {}", id.substr(0, 12));
+  auto fd = BERTH_TRY_CTX(sys::connect_unix(shim_dir(id) + "/shim.sock"), "connect to the shim of {}",
+                          id.substr(0, 12));
   BERTH_TRY(write_all(fd.get(), req.dump() + "\n"));
   std::string reply;
   char buf[4096];
@@ -169,9 +174,42 @@ Result<Json> Engine::shim_request(const std::string& id, const Json& req) {
   }
   auto j = parse_json(reply, "shim reply");
   if (!j) return j.error();
-  if (!j->value("ok", false))
-    return Error::internal("shim: {}", j->value("error", std::string("request failed")));
+  if (!j->value("ok", false)) return shim_error(*j);
   return j;
+}
+
+Result<AttachStream> Engine::shim_attach(const std::string& id, const std::string& exec_id) {
+  auto fd = BERTH_TRY(sys::connect_unix(shim_dir(id) + "/shim.sock"));
+  Json req = {{"op", "attach"}};
+  if (!exec_id.empty()) req["exec_id"] = exec_id;
+  BERTH_TRY(write_all(fd.get(), req.dump() + "\n"));
+  // The reply line is the payload of the message that carries the stream.
+  char data[512];
+  iovec iov{data, sizeof data - 1};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  while ((n = ::recvmsg(fd.get(), &msg, MSG_CMSG_CLOEXEC)) < 0)
+    if (errno != EINTR) return Error::sys(errno, "attach to {}", id.substr(0, 12));
+  AttachStream out;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof(int));
+      out.fd = Fd(got);
+    }
+  }
+  auto j = parse_json(std::string(data, n > 0 ? static_cast<size_t>(n) : 0), "shim reply");
+  if (!j) return j.error();
+  if (!j->value("ok", false)) return shim_error(*j);
+  if (!out.fd) return Error::internal("shim: attach reply carried no stream");
+  out.tty = j->value("tty", false);
+  out.stdin = j->value("stdin", false);
+  return out;
 }
 
 Result<ContainerRecord> Engine::refresh(ContainerRecord rec) {
@@ -201,8 +239,8 @@ Result<ContainerRecord> Engine::refresh(ContainerRecord rec) {
     s.finished_at = e.value("exited_at", now());
   } else {
     s.pid = st->value("pid", s.pid);
-    std::string status = st->value("status", std::string("running"));
-    s.status = status == "paused" ? "paused" : "running";
+    // The shim knows running or not; paused is the engine's own record.
+    s.status = rec.state.status == "paused" ? "paused" : "running";
   }
   if (s.status != rec.state.status) {
     BERTH_TRY(containers_.set_state(rec.id, s));

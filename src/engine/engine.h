@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fd.h"
 #include "base/json.h"
 #include "base/result.h"
 #include "engine/container_store.h"
@@ -28,6 +29,14 @@ struct EngineOptions {
   std::string exec_root;  // containers/<id>/ (bundle, shim state), runtime/
   std::string runtime;    // berth-runtime
   std::string shim;       // berth-shim
+  std::string init;       // berth-init for --init; empty: --init is refused
+};
+
+// A stream to a process's stdio from its shim (docs/design/shim.md, Attach).
+struct AttachStream {
+  Fd fd;
+  bool tty = false;
+  bool stdin = false;
 };
 
 class Engine {
@@ -48,14 +57,27 @@ class Engine {
   Result<std::vector<ContainerRecord>> list();
   std::string log_path(const std::string& id) const;
 
- private:
+  // Where a container's things live, for the engine's other parts
+  // (container_ops, health): data_root/containers/ID (rootfs, rw/upper,
+  // logs), exec_root/containers/ID (bundle), the shim's state directory.
   std::string container_dir(const std::string& id) const;
   std::string run_dir(const std::string& id) const;
   std::string shim_dir(const std::string& id) const;
+  const EngineOptions& options() const { return o_; }
+  image::ImageStore& images() { return images_; }
+  ContainerStore& containers() { return containers_; }
+  EventBus& events() { return events_; }
+
+  // One request on the container's shim control socket; the reply object
+  // when it says ok.
   Result<Json> shim_request(const std::string& id, const Json& req);
+  // The stdio stream of the container's init (exec_id empty) or an exec.
+  Result<AttachStream> shim_attach(const std::string& id, const std::string& exec_id);
   Result<ContainerRecord> refresh(ContainerRecord rec);
   void publish(const ContainerRecord& rec, const std::string& action,
                std::map<std::string, std::string> extra = {});
+
+ private:
 
   EngineOptions o_;
   image::ImageStore& images_;

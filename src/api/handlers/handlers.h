@@ -30,6 +30,9 @@ struct DaemonContext {
 void add_system_routes(Router& r, DaemonContext& ctx);
 void add_image_routes(Router& r, DaemonContext& ctx);
 void add_container_routes(Router& r, DaemonContext& ctx);
+// top, stats, pause/unpause, changes, export, commit, prune, resize
+// (container_ops.cpp); registered before add_container_routes.
+void add_container_op_routes(Router& r, DaemonContext& ctx);
 void add_event_routes(Router& r, DaemonContext& ctx);
 
 // RFC 3339 → unix seconds, 0 when empty or malformed (Docker's "Created").

@@ -46,7 +46,9 @@ bool event_matches(const Event& e, const EventFilters& f) {
     if (key == "type") {
       ok = any_equal(values, e.type);
     } else if (key == "event") {
-      ok = any_equal(values, e.action);
+      // Docker's actions with a detail after ": " ("health_status: healthy",
+      // "exec_start: sh -c ...") also match their bare name.
+      ok = any_equal(values, e.action) || any_equal(values, e.action.substr(0, e.action.find(": ")));
     } else if (key == "image" || key == "container") {
       if (e.type != key && !(key == "image" && e.attributes.count("image"))) return false;
       for (const auto& v : values) {

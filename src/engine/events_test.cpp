@@ -37,6 +37,10 @@ TEST(EventBus, Filters) {
   EXPECT_TRUE(event_matches(die, {{"image", {"busybox"}}}));
   EXPECT_TRUE(event_matches(die, {{"label", {"team=a"}}}));
   EXPECT_FALSE(event_matches(die, {{"label", {"team=b"}}}));
+  Event health{"container", "health_status: healthy", "c1", {}, 1};
+  EXPECT_TRUE(event_matches(health, {{"event", {"health_status"}}}));
+  EXPECT_TRUE(event_matches(health, {{"event", {"health_status: healthy"}}}));
+  EXPECT_FALSE(event_matches(health, {{"event", {"health_status: unhealthy"}}}));
 }
 
 TEST(EventBus, HistoryIsBounded) {

@@ -1,8 +1,10 @@
 // The pure half of healthchecks: which check applies, the status state
 // machine, State.Health's JSON, output unframing. See health.h.
+#include "engine/health.h"
+
 #include <fmt/format.h>
 
-#include "engine/health.h"
+#include <algorithm>
 
 namespace berth::engine {
 

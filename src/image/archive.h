@@ -70,4 +70,14 @@ Result<LoadedImage> import_rootfs(ImageStore& store, int tar_fd, const ImportOpt
 // an image config's "config" object.
 Result<void> apply_config_changes(Json& container_config, const std::vector<std::string>& changes);
 
+// The end of making an image here (import, commit): the config and manifest
+// over `layers` (whose blobs are already in the content store under
+// `lease`) are written, the image recorded (its new layers unpacked) and
+// tagged with `tag` when one is given (a name from new_image_tag).
+Result<LoadedImage> record_new_image(ImageStore& store, ContentStore::Lease& lease, const Json& config,
+                                     const std::vector<Descriptor>& layers, const std::string& tag);
+// "repo[:tag]" as the normalised name a new image is tagged with (default
+// tag latest); a digest is refused.
+Result<std::string> new_image_tag(const std::string& name);
+
 }  // namespace berth::image

@@ -130,16 +130,38 @@ Result<void> apply_config_changes(Json& cfg, const std::vector<std::string>& cha
   return ok();
 }
 
+Result<std::string> new_image_tag(const std::string& name) {
+  auto ref = BERTH_TRY(parse_normalized(name));
+  if (!ref.digest.empty()) return Error::invalid("cannot tag with a digest: {}", name);
+  if (ref.tag.empty()) ref.tag = std::string(kDefaultTag);
+  return ref.string();
+}
+
+Result<LoadedImage> record_new_image(ImageStore& store, ContentStore::Lease& lease, const Json& config,
+                                     const std::vector<Descriptor>& layers, const std::string& tag) {
+  auto cinfo = BERTH_TRY(store.content().put(lease, canonical_json(config)));
+  Json layer_list = Json::array();
+  for (const auto& l : layers)
+    layer_list.push_back({{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}});
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", media::kOciManifest},
+                   {"config", {{"mediaType", media::kOciConfig}, {"digest", cinfo.digest}, {"size", cinfo.size}}},
+                   {"layers", layer_list}};
+  auto minfo = BERTH_TRY(store.content().put(lease, canonical_json(manifest)));
+  auto rec = BERTH_TRY(store.add_image(minfo.digest));
+  LoadedImage out{rec.id, {}};
+  if (!tag.empty()) {
+    BERTH_TRY(store.tag(rec.id, tag));
+    out.tags.push_back(tag);
+  }
+  return out;
+}
+
 Result<LoadedImage> import_rootfs(ImageStore& store, int tar_fd, const ImportOptions& opts) {
   Json cfg_changes = Json::object();
   BERTH_TRY(apply_config_changes(cfg_changes, opts.changes));
   std::string tag;
-  if (!opts.tag.empty()) {
-    auto ref = BERTH_TRY(parse_normalized(opts.tag));
-    if (!ref.digest.empty()) return Error::invalid("import: cannot tag with a digest: {}", opts.tag);
-    if (ref.tag.empty()) ref.tag = std::string(kDefaultTag);
-    tag = ref.string();
-  }
+  if (!opts.tag.empty()) tag = BERTH_TRY_CTX(new_image_tag(opts.tag), "import");
   auto lease = store.content().lease();
   auto run = [&]() -> Result<LoadedImage> {
     // The layer is stored uncompressed, as `docker import` stores it: its
@@ -163,20 +185,8 @@ Result<LoadedImage> import_rootfs(ImageStore& store, int tar_fd, const ImportOpt
                    {"rootfs", {{"type", "layers"}, {"diff_ids", {layer.digest}}}},
                    {"history", {history}}};
     if (!p.variant.empty()) config["variant"] = p.variant;
-    std::string cbytes = canonical_json(config);
-    auto cinfo = BERTH_TRY(store.content().put(lease, cbytes));
-    Json manifest = {{"schemaVersion", 2},
-                     {"mediaType", media::kOciManifest},
-                     {"config", {{"mediaType", media::kOciConfig}, {"digest", cinfo.digest}, {"size", cinfo.size}}},
-                     {"layers", {{{"mediaType", media::kOciLayer}, {"digest", layer.digest}, {"size", layer.size}}}}};
-    auto minfo = BERTH_TRY(store.content().put(lease, canonical_json(manifest)));
-    auto rec = BERTH_TRY(store.add_image(minfo.digest));
-    LoadedImage out{rec.id, {}};
-    if (!tag.empty()) {
-      BERTH_TRY(store.tag(rec.id, tag));
-      out.tags.push_back(tag);
-    }
-    return out;
+    Descriptor d{media::kOciLayer, layer.digest, static_cast<int64_t>(layer.size), {}, {}};
+    return record_new_image(store, lease, config, {d}, tag);
   };
   auto r = run();
   if (!r) {

@@ -16,6 +16,7 @@
 #include "engine/container_store.h"
 #include "engine/engine.h"
 #include "engine/events.h"
+#include "engine/health.h"
 #include "store/database.h"
 #include "image/image_store.h"
 
@@ -123,12 +124,21 @@ int main(int argc, char** argv) {
   engine::Engine eng({data_root, exec_root, ctx.runtime_path, default_sibling("berth-shim", BERTH_BUILD_SHIM),
                       default_sibling("berth-init", BERTH_BUILD_INIT)},
                      **images, containers, events);
+  // Declared after the engine: it goes first.
+  engine::HealthMonitor health(eng);
+  eng.set_health_hooks([&](const engine::ContainerRecord& r) { health.watch(r); },
+                       [&](const std::string& id) { health.forget(id); });
   ctx.containers = &containers;
   ctx.engine = &eng;
+  ctx.health = &health;
+
+  // Containers that ran before this daemon started: adopt or reconcile.
+  eng.restore();
 
   api::Router router;
   api::add_system_routes(router, ctx);
   api::add_image_routes(router, ctx);
+  api::add_attach_routes(router, ctx);
   api::add_container_op_routes(router, ctx);
   api::add_container_routes(router, ctx);
   api::add_event_routes(router, ctx);

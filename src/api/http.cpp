@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include "base/log.h"
+
 #include <algorithm>
 
 #include "base/strings.h"
@@ -23,7 +25,10 @@ int http_status(ErrorCode code) {
 
 void Response::error(const Error& e) {
   if (started()) return;  // a stream in progress cannot change its status
-  json(http_status(e.code()), Json{{"message", e.message()}});
+  int status = http_status(e.code());
+  if (status >= 500) log::warn("api: answered {}: {}", status, e.message());
+  else log::debug("api: answered {}: {}", status, e.message());
+  json(status, Json{{"message", e.message()}});
 }
 
 Result<std::string> Request::read_body_all(size_t max) {

@@ -78,6 +78,17 @@ class Response {
   // A JSON-lines stream (load, import, events): one object per write.
   Result<void> write_json(const Json& j) { return write(j.dump() + "\n"); }
 
+  // Attach and exec start: the response head (101 UPGRADED when the client
+  // asked to upgrade, else a bare 200), then the raw connection is the
+  // handler's until it returns; it is never reused. `pending` holds bytes
+  // the client sent past the request (stdin typed before the container
+  // started). The descriptor stays the server's, which closes it.
+  struct Hijacked {
+    int fd = -1;
+    std::string pending;
+  };
+  virtual Result<Hijacked> hijack(std::string_view content_type) = 0;
+
   virtual bool started() const = 0;
   // The client closed its end (for long streams: events, logs -f).
   virtual bool client_gone() const = 0;

@@ -94,8 +94,44 @@ class BeastRequest final : public Request {
 
 class BeastResponse final : public Response {
  public:
-  BeastResponse(Socket& sock, bool head, bool keep_alive, unsigned version)
-      : sock_(sock), head_(head), keep_alive_(keep_alive), version_(version) {}
+  BeastResponse(Socket& sock, bool head, bool keep_alive, unsigned version, BeastRequest& req,
+                boost::beast::flat_buffer& buf)
+      : sock_(sock), head_(head), keep_alive_(keep_alive), version_(version), req_(req), buf_(buf) {}
+
+  Result<Hijacked> hijack(std::string_view content_type) override {
+    if (started_) return Error::internal("response already started");
+    // What is left of the body goes first; what follows it is the stream's.
+    char sink[16 << 10];
+    for (;;) {
+      auto n = BERTH_TRY(req_.read_body(sink, sizeof sink));
+      if (n == 0) break;
+    }
+    started_ = true;
+    hijacked_ = true;
+    std::string head;
+    auto upgrade = req_.header("Upgrade");
+    if (upgrade) {
+      head = fmt::format(
+          "HTTP/1.1 101 UPGRADED\r\nContent-Type: {}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+          "Api-Version: {}\r\n\r\n",
+          content_type, kMaxApiVersion);
+    } else {
+      head = fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\nApi-Version: {}\r\n\r\n", content_type,
+                         kMaxApiVersion);
+    }
+    boost::system::error_code ec;
+    net::write(sock_, net::buffer(head), ec);
+    if (ec) {
+      broken_ = true;
+      return Error::make(ErrorCode::Unavailable, "client went away: {}", ec.message());
+    }
+    Hijacked h;
+    h.fd = sock_.native_handle();
+    auto data = buf_.data();
+    h.pending.assign(static_cast<const char*>(data.data()), data.size());
+    buf_.consume(buf_.size());
+    return h;
+  }
 
   void send(int status, std::string_view content_type, std::string_view body) override {
     if (started_) return;
@@ -161,14 +197,16 @@ class BeastResponse final : public Response {
     pollfd p{const_cast<Socket&>(sock_).native_handle(), POLLRDHUP, 0};
     return broken_ || (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
   }
-  bool broken() const { return broken_; }
+  bool broken() const { return broken_ || hijacked_; }
   bool streaming() const { return streaming_; }
 
  private:
   Socket& sock_;
   bool head_, keep_alive_;
   unsigned version_;
-  bool started_ = false, streaming_ = false, broken_ = false;
+  bool started_ = false, streaming_ = false, broken_ = false, hijacked_ = false;
+  BeastRequest& req_;
+  boost::beast::flat_buffer& buf_;
 };
 
 void write_plain_error(Socket& sock, http::status status, std::string_view msg) {
@@ -247,7 +285,7 @@ void serve_connection(int fd, const Router& router) {
       }
     }
     bool keep_alive = msg.keep_alive();
-    BeastResponse res(sock, req.method == "HEAD", keep_alive, msg.version());
+    BeastResponse res(sock, req.method == "HEAD", keep_alive, msg.version(), req, buf);
     if (!ok_decode || raw_path.empty() || raw_path[0] != '/') {
       res.error(Error::invalid("malformed request path"));
     } else {

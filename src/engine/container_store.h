@@ -35,6 +35,9 @@ struct ContainerState {
   std::string started_at = "0001-01-01T00:00:00Z";
   std::string finished_at = "0001-01-01T00:00:00Z";
   int64_t restart_count = 0;
+  // Stopped by a user (stop, kill, or a restart-policy loop ended by one):
+  // unless-stopped and a daemon restart leave it stopped.
+  bool manually_stopped = false;
 };
 
 struct ContainerRecord {

@@ -243,17 +243,55 @@ Result<ContainerRecord> Engine::refresh(ContainerRecord rec) {
     s.status = rec.state.status == "paused" ? "paused" : "running";
   }
   if (s.status != rec.state.status) {
-    BERTH_TRY(containers_.set_state(rec.id, s));
-    if (s.status == "exited") publish(rec, "die", {{"exitCode", std::to_string(s.exit_code)}});
+    // Two threads may notice one exit (a monitor and a request): the one
+    // whose compare-and-set moves the state counts it.
+    bool counted = false;
+    {
+      std::lock_guard lk(mu_);
+      auto cur = containers_.get(rec.id);
+      if (cur && cur->state.status == rec.state.status && cur->state.started_at == rec.state.started_at) {
+        BERTH_TRY(containers_.set_state(rec.id, s));
+        if (s.status == "exited") {
+          exits_[rec.id]++;
+          counted = true;
+        }
+        cv_.notify_all();
+      } else if (cur) {
+        s = cur->state;
+      }
+    }
+    if (counted) publish(rec, "die", {{"exitCode", std::to_string(s.exit_code)}});
   }
   rec.state = s;
   return rec;
 }
 
-Result<void> Engine::start(const std::string& name_or_id) {
-  auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
+Result<void> Engine::start(const std::string& name_or_id) { return start_run(name_or_id, false); }
+
+Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
+  auto id = BERTH_TRY(containers_.resolve(name_or_id)).id;
+  auto lock = container_lock(id);
+  std::lock_guard run(*lock);
+  auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.get(id))));
   if (rec.state.status == "running" || rec.state.status == "paused")
     return Error::make(ErrorCode::AlreadyExists, "container {} is already running", rec.name);
+  if (by_policy) {
+    bool stopped;
+    {
+      std::lock_guard lk(mu_);
+      stopped = stopping_.count(rec.id) > 0;
+    }
+    if (stopped || rec.state.manually_stopped || rec.state.status != "restarting") {
+      // A user stopped it between the exit and now: the loop ends here.
+      if (rec.state.status == "restarting") {
+        rec.state.status = "exited";
+        BERTH_TRY(containers_.set_state(rec.id, rec.state));
+        notify();
+      }
+      return ok();
+    }
+  }
+  auto cfg = BERTH_TRY(parse_create_request(rec.config.dump()));
   std::string sdir = shim_dir(rec.id);
   // A restart: the previous run's shim (if still there) deletes the
   // runtime's stopped container and exits; without it, delete it directly.
@@ -261,12 +299,29 @@ Result<void> Engine::start(const std::string& name_or_id) {
     (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
   (void)sys::remove_tree(sdir);
   BERTH_TRY(mkdir_all(o_.exec_root + "/runtime", 0700));
-  bool tty = rec.config.contains("Tty") && rec.config["Tty"].is_boolean() && rec.config["Tty"].get<bool>();
   std::vector<std::string> argv = {o_.shim, "--id", rec.id, "--bundle", run_dir(rec.id) + "/bundle",
                                    "--runtime", o_.runtime, "--runtime-root", o_.exec_root + "/runtime",
                                    "--state-dir", sdir, "--log-path", log_path(rec.id)};
-  if (tty) argv.push_back("--tty");
+  if (cfg.tty) argv.push_back("--tty");
+  if (cfg.open_stdin) argv.push_back(cfg.stdin_once ? "--stdin-once" : "--stdin");
+  if (auto it = cfg.host.log_config.find("max-size"); it != cfg.host.log_config.end())
+    argv.insert(argv.end(), {"--log-max-size", it->second});
+  if (auto it = cfg.host.log_config.find("max-file"); it != cfg.host.log_config.end())
+    argv.insert(argv.end(), {"--log-max-file", it->second});
+  if (!by_policy) {
+    std::lock_guard lk(mu_);
+    stopping_.erase(rec.id);
+  }
   (void)BERTH_TRY_CTX(run_capture(argv), "start container {}", rec.name);
+  // Created, not yet running: hand the attach streams that wait for this
+  // start to their clients now, so they see all of the output.
+  {
+    std::lock_guard lk(mu_);
+    for (auto& p : pending_attaches_)
+      if (p->id == rec.id && !p->result) p->result = shim_attach(rec.id, "");
+    std::erase_if(pending_attaches_, [](const auto& p) { return p->result.has_value(); });
+    cv_.notify_all();
+  }
   BERTH_TRY_CTX(shim_request(rec.id, {{"op", "start"}}), "start container {}", rec.name);
   auto st = shim_request(rec.id, {{"op", "state"}});
   rec.state.status = "running";
@@ -274,31 +329,59 @@ Result<void> Engine::start(const std::string& name_or_id) {
   rec.state.started_at = now();
   rec.state.finished_at = "0001-01-01T00:00:00Z";
   rec.state.exit_code = 0;
+  rec.state.oom_killed = false;
+  if (!by_policy) {
+    rec.state.manually_stopped = false;
+    rec.state.restart_count = 0;
+  }
   BERTH_TRY(containers_.set_state(rec.id, rec.state));
+  start_monitor(rec.id);
+  notify();
   publish(rec, "start");
+  if (health_watch_) health_watch_(rec);
   return ok();
 }
 
-Result<int64_t> Engine::wait(const std::string& name_or_id) {
-  auto rec = BERTH_TRY(containers_.resolve(name_or_id));
-  if (rec.state.status == "running" || rec.state.status == "paused") (void)shim_request(rec.id, {{"op", "wait"}});
-  rec = BERTH_TRY(refresh(BERTH_TRY(containers_.get(rec.id))));
-  return rec.state.exit_code;
-}
-
 Result<void> Engine::kill(const std::string& name_or_id, int signal) {
+  auto lock = container_lock(BERTH_TRY(containers_.resolve(name_or_id)).id);
+  std::lock_guard run(*lock);
   auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
   if (rec.state.status != "running" && rec.state.status != "paused")
     return Error::make(ErrorCode::Conflict, "Container {} is not running", rec.id);
+  // A signal meant to end the container is a user's stop: the restart
+  // policy leaves it down (WINCH and friends, which the CLI forwards, are not).
+  if (signal == SIGKILL || signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) mark_stopped(rec);
   BERTH_TRY(shim_request(rec.id, {{"op", "kill"}, {"signal", signal}}));
   publish(rec, "kill", {{"signal", std::to_string(signal)}});
   return ok();
 }
 
+void Engine::mark_stopped(ContainerRecord& rec) {
+  {
+    std::lock_guard lk(mu_);
+    stopping_.insert(rec.id);
+    cv_.notify_all();
+  }
+  if (auto cur = containers_.get(rec.id); cur) {
+    cur->state.manually_stopped = true;
+    (void)containers_.set_state(rec.id, cur->state);
+    rec.state.manually_stopped = true;
+  }
+}
+
 Result<void> Engine::stop(const std::string& name_or_id, int timeout_s) {
+  // Under the container's lock: a restart by the policy cannot slip in.
+  auto lock = container_lock(BERTH_TRY(containers_.resolve(name_or_id)).id);
+  std::lock_guard run(*lock);
   auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
+  if (rec.state.status == "restarting") {
+    // Between two runs of a restart policy: stopping ends the loop.
+    mark_stopped(rec);
+    return ok();
+  }
   if (rec.state.status != "running" && rec.state.status != "paused")
     return Error::make(ErrorCode::AlreadyExists, "container {} is not running", rec.name);
+  mark_stopped(rec);
   int sig = SIGTERM;
   if (auto s = rec.config.value("StopSignal", std::string()); !s.empty())
     if (auto n = parse_int(s); n && *n > 0 && *n < 65) sig = static_cast<int>(*n);
@@ -318,16 +401,28 @@ Result<void> Engine::stop(const std::string& name_or_id, int timeout_s) {
 }
 
 Result<void> Engine::remove(const std::string& name_or_id, bool force) {
+  auto lock = container_lock(BERTH_TRY(containers_.resolve(name_or_id)).id);
+  std::lock_guard run(*lock);
   auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
+  if (rec.state.status == "restarting") {
+    if (!force)
+      return Error::make(ErrorCode::Conflict,
+                         "You cannot remove a restarting container {}. Stop the container before "
+                         "attempting removal or force remove",
+                         rec.id);
+    mark_stopped(rec);
+  }
   if (rec.state.status == "running" || rec.state.status == "paused") {
     if (!force)
       return Error::make(ErrorCode::Conflict,
                          "You cannot remove a running container {}. Stop the container before "
                          "attempting removal or force remove",
                          rec.id);
+    mark_stopped(rec);
     (void)shim_request(rec.id, {{"op", "kill"}, {"signal", SIGKILL}});
     (void)wait(rec.id);
   }
+  if (health_forget_) health_forget_(rec.id);
   // The shim deletes the runtime's container and exits; without a shim
   // (never started, or gone) the runtime's state is removed directly.
   if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}))
@@ -339,6 +434,14 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
   (void)sys::remove_tree(container_dir(rec.id));
   (void)sys::remove_tree(run_dir(rec.id));
   (void)sys::remove_tree(shim_dir(rec.id));
+  {
+    std::lock_guard lk(mu_);
+    std::erase_if(execs_, [&](const auto& e) { return e.second.container_id == rec.id; });
+    stopping_.erase(rec.id);
+    exits_.erase(rec.id);
+    locks_.erase(rec.id);
+    cv_.notify_all();
+  }
   publish(rec, "destroy");
   return ok();
 }

@@ -12,6 +12,13 @@
 //   BERTH_TRY(e.remove(c.id, /*force=*/false));
 #pragma once
 
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +46,23 @@ struct AttachStream {
   bool stdin = false;
 };
 
+// docker exec: what was asked (the create body: Cmd, Env, User,
+// WorkingDir, Tty, AttachStdin/out/err, Privileged, DetachKeys) and how it
+// went, from the shim's record.
+struct ExecRecord {
+  std::string id;  // 64 hex digits; also the shim's exec_id
+  std::string container_id;
+  Json config;
+  bool started = false;
+  bool running = false;
+  bool exited = false;
+  int64_t exit_code = 0;
+  int64_t pid = 0;
+};
+
+// POST /containers/{id}/wait?condition=
+enum class WaitCondition { NotRunning, NextExit, Removed };
+
 class Engine {
  public:
   Engine(EngineOptions o, image::ImageStore& images, ContainerStore& containers, EventBus& events)
@@ -47,8 +71,31 @@ class Engine {
   Result<ContainerRecord> create(const std::string& name, const Json& body);
   // AlreadyExists when it is running already (the API's 304).
   Result<void> start(const std::string& name_or_id);
-  // Blocks until the container is not running; its exit code.
-  Result<int64_t> wait(const std::string& name_or_id);
+  // Blocks until the condition holds (or `gone` says the client left: then
+  // Unavailable); the exit code of the container's last run.
+  Result<int64_t> wait(const std::string& name_or_id, WaitCondition cond = WaitCondition::NotRunning,
+                       const std::function<bool()>& gone = {});
+  // The container's stdio: at once when it runs; otherwise when it is next
+  // started, before its process runs, so nothing of its output is missed
+  // (docker run attaches between create and start).
+  Result<AttachStream> attach(const std::string& name_or_id, const std::function<bool()>& gone);
+  Result<void> resize(const std::string& name_or_id, int height, int width);
+
+  // docker exec.
+  Result<std::string> exec_create(const std::string& name_or_id, const Json& body);
+  Result<void> exec_start(const std::string& exec_id);
+  Result<ExecRecord> exec_inspect(const std::string& exec_id);
+  Result<void> exec_resize(const std::string& exec_id, int height, int width);
+
+  // At daemon start: re-adopt the containers whose shims still run, record
+  // the exits that happened meanwhile, and apply restart policies.
+  void restore();
+  // The health checker (engine/health.h), told when a run starts or ends.
+  void set_health_hooks(std::function<void(const ContainerRecord&)> watch,
+                        std::function<void(const std::string&)> forget) {
+    health_watch_ = std::move(watch);
+    health_forget_ = std::move(forget);
+  }
   Result<void> kill(const std::string& name_or_id, int signal);
   Result<void> stop(const std::string& name_or_id, int timeout_s);
   Result<void> remove(const std::string& name_or_id, bool force);
@@ -79,10 +126,39 @@ class Engine {
 
  private:
 
+  // The exit of a run (status now exited): wakes waiters, then the
+  // restart policy or AutoRemove. Called by the run's monitor thread.
+  void after_exit(const std::string& id);
+  // start(), or a restart by the policy (which keeps the restart count).
+  Result<void> start_run(const std::string& name_or_id, bool by_policy);
+  void monitor(const std::string& id);
+  void start_monitor(const std::string& id);
+  std::shared_ptr<std::mutex> container_lock(const std::string& id);
+  Result<ContainerRecord> set_state(ContainerRecord rec);
+  void notify();
+  // A user stopped it: no restart by the policy.
+  void mark_stopped(ContainerRecord& rec);
+
   EngineOptions o_;
   image::ImageStore& images_;
   ContainerStore& containers_;
   EventBus& events_;
+  std::function<void(const ContainerRecord&)> health_watch_;
+  std::function<void(const std::string&)> health_forget_;
+
+  // Guards what follows; cv_ is signalled on every exit, start and removal.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, uint64_t> exits_;  // runs ended since the daemon started
+  std::set<std::string> monitored_;
+  std::set<std::string> stopping_;         // stop/kill by a user: no restart
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+  struct PendingAttach {
+    std::string id;
+    std::optional<Result<AttachStream>> result;
+  };
+  std::vector<std::shared_ptr<PendingAttach>> pending_attaches_;
+  std::map<std::string, ExecRecord> execs_;
 };
 
 }  // namespace berth::engine

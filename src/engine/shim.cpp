@@ -87,7 +87,8 @@ Result<void> Shim::run_runtime(std::vector<std::string> argv, int out_fd) {
 
 Result<void> Shim::prepare_io(Proc& p, ProcIo& io, const std::string& tag) {
   if (p.tty) {
-    io.console_path = opts_.state_dir + "/" + tag + ".console";
+    // A socket path must fit sockaddr_un: named by a counter, not the exec ID.
+    io.console_path = opts_.state_dir + "/" + (tag == "init" ? tag : "exec-" + std::to_string(++console_seq_)) + ".console";
     io.console_listen = BERTH_TRY(listen_unix(io.console_path));
     return {};
   }

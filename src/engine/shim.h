@@ -109,6 +109,7 @@ class Shim {
   std::map<int, std::unique_ptr<Attach>> attaches_;
   bool started_ = false;
   bool quit_ = false;
+  unsigned console_seq_ = 0;
 };
 
 }  // namespace berth::engine

@@ -38,7 +38,7 @@ class Daemon:
         self.sock = self.run / "berth.sock"
         self.proc = subprocess.Popen(
             [BERTHD, "--data-root", str(self.tmp / "data"), "--exec-root", str(self.run),
-             "--log-file", str(self.tmp / "berthd.log")],
+             "--log-file", str(self.tmp / "berthd.log"), "--debug"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while not self.sock.exists():

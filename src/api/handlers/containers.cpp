@@ -3,7 +3,11 @@
 // and the rest answer that they are not available yet.
 #include <signal.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "api/handlers/handlers.h"
 #include "base/strings.h"
@@ -40,15 +44,21 @@ std::vector<std::string> command_of(const ContainerRecord& c) {
   return out;
 }
 
-std::string status_text(const ContainerRecord& c) {
+std::string status_text(const ContainerRecord& c, const engine::HealthMonitor* health) {
   const auto& s = c.state;
-  if (s.status == "running") return "Up";
+  if (s.status == "running") {
+    auto h = health ? health->state(c.id) : std::nullopt;
+    if (!h) return "Up";
+    std::string hs = h->value("Status", "");
+    return hs == "starting" ? "Up (health: starting)" : "Up (" + hs + ")";
+  }
+  if (s.status == "restarting") return fmt::format("Restarting ({})", s.exit_code);
   if (s.status == "paused") return "Up (Paused)";
   if (s.status == "exited") return fmt::format("Exited ({})", s.exit_code);
   return s.status == "created" ? "Created" : s.status;
 }
 
-Json summary(const ContainerRecord& c, const std::string& image_id) {
+Json summary(const ContainerRecord& c, const std::string& image_id, const engine::HealthMonitor* health) {
   return {{"Id", c.id},
           {"Names", {"/" + c.name}},
           {"Image", c.image_name},
@@ -58,10 +68,31 @@ Json summary(const ContainerRecord& c, const std::string& image_id) {
           {"Ports", Json::array()},
           {"Labels", c.config.contains("Labels") ? c.config["Labels"] : Json::object()},
           {"State", c.state.status},
-          {"Status", status_text(c)},
+          {"Status", status_text(c, health)},
           {"HostConfig", {{"NetworkMode", "default"}}},
           {"NetworkSettings", {{"Networks", Json::object()}}},
           {"Mounts", Json::array()}};
+}
+
+// The request's HostConfig with Docker's defaults for what it left out
+// (clients read LogConfig.Type, RestartPolicy.Name, NetworkMode).
+Json host_config_json(const ContainerRecord& c) {
+  Json h = c.config.contains("HostConfig") && c.config["HostConfig"].is_object() ? c.config["HostConfig"]
+                                                                                  : Json::object();
+  auto fill = [&](const char* k, Json v) {
+    if (!h.contains(k) || h[k].is_null() || (h[k].is_object() && h[k].empty()) ||
+        (h[k].is_string() && h[k].get<std::string>().empty()))
+      h[k] = std::move(v);
+  };
+  fill("LogConfig", {{"Type", "json-file"}, {"Config", Json::object()}});
+  if (h["LogConfig"].is_object() && h["LogConfig"].value("Type", "").empty()) h["LogConfig"]["Type"] = "json-file";
+  fill("RestartPolicy", {{"Name", "no"}, {"MaximumRetryCount", 0}});
+  fill("NetworkMode", "default");
+  fill("Privileged", false);
+  fill("AutoRemove", false);
+  fill("ShmSize", 67108864);
+  fill("Runtime", "runc");
+  return h;
 }
 
 Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
@@ -75,7 +106,7 @@ Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
           {"Path", cmd.empty() ? "" : cmd[0]},
           {"Args", cmd.size() > 1 ? Json(std::vector<std::string>(cmd.begin() + 1, cmd.end())) : Json::array()},
           {"State", {{"Status", s.status}, {"Running", s.status == "running" || s.status == "paused"},
-                     {"Paused", s.status == "paused"}, {"Restarting", false}, {"OOMKilled", s.oom_killed},
+                     {"Paused", s.status == "paused"}, {"Restarting", s.status == "restarting"}, {"OOMKilled", s.oom_killed},
                      {"Dead", false}, {"Pid", s.pid}, {"ExitCode", s.exit_code}, {"Error", ""},
                      {"StartedAt", s.started_at}, {"FinishedAt", s.finished_at}}},
           {"Image", c.image_id},
@@ -85,41 +116,128 @@ Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
           {"Platform", "linux"},
           {"LogPath", log_path},
           {"Config", config},
-          {"HostConfig", c.config.contains("HostConfig") ? c.config["HostConfig"] : Json::object()},
+          {"HostConfig", host_config_json(c)},
           {"Mounts", Json::array()},
           {"NetworkSettings", {{"Networks", Json::object()}, {"Ports", Json::object()}}}};
 }
 
+// A json-file entry's time in nanoseconds since the epoch.
+int64_t entry_time_ns(const std::string& t) {
+  int64_t ns = parse_rfc3339_seconds(t).value_or(0) * 1000000000;
+  auto dot = t.find('.');
+  if (dot == std::string::npos) return ns;
+  std::string frac;
+  for (size_t i = dot + 1; i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])); i++) frac.push_back(t[i]);
+  frac.resize(9, '0');
+  return ns + parse_int(frac).value_or(0);
+}
+
+// Reads a json-file log from where it was left, across rotation (a new
+// file under the same name).
+class LogTail {
+ public:
+  explicit LogTail(std::string path) : path_(std::move(path)) { reopen(); }
+  // Complete lines appended since the last call.
+  std::vector<std::string> read_lines() {
+    std::vector<std::string> out;
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && (st.st_ino != ino_ || st.st_size < static_cast<off_t>(pos_))) {
+      drain(out);  // the old file's rest, then the new one
+      reopen();
+    }
+    drain(out);
+    return out;
+  }
+
+ private:
+  void reopen() {
+    in_ = std::ifstream(path_, std::ios::binary);
+    pos_ = 0;
+    partial_.clear();
+    struct stat st {};
+    ino_ = ::stat(path_.c_str(), &st) == 0 ? st.st_ino : 0;
+  }
+  void drain(std::vector<std::string>& out) {
+    if (!in_) {
+      in_.clear();
+      in_.seekg(static_cast<std::streamoff>(pos_));
+    }
+    char buf[64 << 10];
+    for (;;) {
+      in_.read(buf, sizeof buf);
+      auto n = in_.gcount();
+      if (n <= 0) break;
+      pos_ += static_cast<size_t>(n);
+      partial_.append(buf, static_cast<size_t>(n));
+    }
+    in_.clear();
+    size_t start = 0;
+    for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1)
+      out.push_back(partial_.substr(start, nl - start));
+    partial_.erase(0, start);
+  }
+  std::string path_;
+  std::ifstream in_;
+  size_t pos_ = 0;
+  ino_t ino_ = 0;
+  std::string partial_;
+};
+
 // json-file lines → the logs stream: raw for a TTY, else each chunk behind
 // Docker's 8-byte header (stream, 0, 0, 0, big-endian length).
-void send_logs(Request& req, Response& res, const ContainerRecord& c, const std::string& path) {
+void send_logs(Request& req, Response& res, engine::Engine& eng, const ContainerRecord& c) {
   bool want_out = req.query_bool("stdout"), want_err = req.query_bool("stderr");
   if (!want_out && !want_err)
     return res.error(Error::invalid("You must choose at least one stream"));
+  int64_t since = 0, until = 0;
+  for (auto [key, dst] : {std::pair{"since", &since}, {"until", &until}}) {
+    auto v = req.query_value(key);
+    if (!v || v->empty() || *v == "0") continue;
+    auto t = engine::parse_event_time(*v);
+    if (!t) return res.error(Error::invalid("invalid value for \"{}\": {}", key, *v));
+    *dst = *t;
+  }
   bool tty = c.config.value("Tty", false);
   bool timestamps = req.query_bool("timestamps");
-  std::vector<Json> lines;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    auto j = Json::parse(line, nullptr, false);
-    if (!j.is_object()) continue;
-    std::string stream = j.value("stream", "stdout");
-    if ((stream == "stdout" && !want_out) || (stream == "stderr" && !want_err)) continue;
-    lines.push_back(std::move(j));
+  bool follow = req.query_bool("follow");
+  std::string path = eng.log_path(c.id);
+  // Entries of the rotated files first (oldest first), then the live file.
+  std::vector<std::string> raw;
+  for (int i = 9; i >= 1; i--) {
+    std::ifstream old(path + "." + std::to_string(i));
+    for (std::string line; std::getline(old, line);) raw.push_back(std::move(line));
   }
+  LogTail tail(path);
+  for (auto& l : tail.read_lines()) raw.push_back(std::move(l));
+  auto accept = [&](const std::string& line, Json* out) {
+    auto j = Json::parse(line, nullptr, false);
+    if (!j.is_object()) return false;
+    std::string stream = j.value("stream", "stdout");
+    if ((stream == "stdout" && !want_out) || (stream == "stderr" && !want_err)) return false;
+    if (since || until) {
+      int64_t t = entry_time_ns(j.value("time", ""));
+      if (since && t < since) return false;
+      if (until && t > until) return false;
+    }
+    *out = std::move(j);
+    return true;
+  };
+  std::vector<Json> lines;
+  for (const auto& l : raw)
+    if (Json j; accept(l, &j)) lines.push_back(std::move(j));
   size_t start = 0;
-  if (auto tail = req.query_value("tail"); tail && *tail != "all" && !tail->empty()) {
-    auto n = parse_uint(*tail);
+  if (auto t = req.query_value("tail"); t && *t != "all" && !t->empty()) {
+    auto n = parse_uint(*t);
     if (n && *n < lines.size()) start = lines.size() - *n;
   }
   if (!res.begin_stream(200, tty ? "application/vnd.docker.raw-stream"
                                  : "application/vnd.docker.multiplexed-stream"))
     return;
-  for (size_t i = start; i < lines.size(); i++) {
-    std::string text = lines[i].value("log", "");
-    if (timestamps) text = lines[i].value("time", "") + " " + text;
+  auto emit = [&](const Json& j) {
+    std::string text = j.value("log", "");
+    if (timestamps) text = j.value("time", "") + " " + text;
     if (!tty) {
-      char hdr[8] = {static_cast<char>(lines[i].value("stream", "stdout") == "stderr" ? 2 : 1), 0, 0, 0};
+      char hdr[8] = {static_cast<char>(j.value("stream", "stdout") == "stderr" ? 2 : 1), 0, 0, 0};
       uint32_t n = static_cast<uint32_t>(text.size());
       hdr[4] = static_cast<char>(n >> 24);
       hdr[5] = static_cast<char>(n >> 16);
@@ -127,7 +245,21 @@ void send_logs(Request& req, Response& res, const ContainerRecord& c, const std:
       hdr[7] = static_cast<char>(n);
       text.insert(0, hdr, 8);
     }
-    if (!res.write(text)) return;
+    return res.write(text).ok();
+  };
+  for (size_t i = start; i < lines.size(); i++)
+    if (!emit(lines[i])) return;
+  // follow: what the container writes from now on, until it stops (and its
+  // last lines are out), `until` passes, or the client goes.
+  while (follow) {
+    auto cur = eng.inspect(c.id);
+    bool running = cur && (cur->state.status == "running" || cur->state.status == "paused" ||
+                           cur->state.status == "restarting");
+    for (const auto& l : tail.read_lines())
+      if (Json j; accept(l, &j) && !emit(j)) return;
+    if (!running || res.client_gone()) break;
+    if (until && static_cast<int64_t>(std::time(nullptr)) * 1000000000 > until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   (void)res.end_stream();
 }
@@ -136,7 +268,7 @@ void send_logs(Request& req, Response& res, const ContainerRecord& c, const std:
 
 void add_container_routes(Router& r, DaemonContext& ctx) {
   engine::Engine* eng = ctx.engine;
-  r.add("GET", "/containers/json", [eng](Request& req, Response& res) {
+  r.add("GET", "/containers/json", [&ctx, eng](Request& req, Response& res) {
     auto f = req.filters();
     if (!f) return res.error(f.error());
     auto all = eng->list();
@@ -165,7 +297,7 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
       }
       if (!keep) continue;
       if (*limit && **limit > 0 && static_cast<int64_t>(out.size()) >= **limit) break;
-      out.push_back(summary(c, c.image_id));
+      out.push_back(summary(c, c.image_id, ctx.health));
     }
     res.json(200, out);
   });
@@ -178,10 +310,13 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
     if (!c) return res.error(c.error());
     res.json(201, {{"Id", c->id}, {"Warnings", Json::array()}});
   });
-  r.add("GET", "/containers/{id}/json", [eng](Request& req, Response& res) {
+  r.add("GET", "/containers/{id}/json", [&ctx, eng](Request& req, Response& res) {
     auto c = eng->inspect(req.params["id"]);
     if (!c) return res.error(c.error());
-    res.json(200, inspect_json(*c, eng->log_path(c->id)));
+    Json j = inspect_json(*c, eng->log_path(c->id));
+    if (ctx.health)
+      if (auto h = ctx.health->state(c->id)) j["State"]["Health"] = *h;
+    res.json(200, j);
   });
   r.add("POST", "/containers/{id}/start", [eng](Request& req, Response& res) {
     auto s = eng->start(req.params["id"]);
@@ -190,10 +325,18 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
     res.empty(204);
   });
   r.add("POST", "/containers/{id}/wait", [eng](Request& req, Response& res) {
-    if (auto c = eng->inspect(req.params["id"]); !c) return res.error(c.error());
+    std::string cond = req.query_value("condition").value_or("");
+    engine::WaitCondition wc;
+    if (cond.empty() || cond == "not-running") wc = engine::WaitCondition::NotRunning;
+    else if (cond == "next-exit") wc = engine::WaitCondition::NextExit;
+    else if (cond == "removed") wc = engine::WaitCondition::Removed;
+    else return res.error(Error::invalid("invalid condition: \"{}\"", cond));
+    auto c = eng->inspect(req.params["id"]);
+    if (!c) return res.error(c.error());
     // Headers at once: the CLI waits for them before it starts the container.
     if (!res.begin_stream(200, "application/json")) return;
-    auto code = eng->wait(req.params["id"]);
+    auto code = eng->wait(c->id, wc, [&res] { return res.client_gone(); });
+    if (!code && code.error().code() == ErrorCode::Unavailable) return;
     Json out = {{"StatusCode", code ? *code : -1},
                 {"Error", code ? Json(nullptr) : Json{{"Message", code.error().message()}}}};
     (void)res.write_json(out);
@@ -235,7 +378,7 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
   r.add("GET", "/containers/{id}/logs", [eng](Request& req, Response& res) {
     auto c = eng->inspect(req.params["id"]);
     if (!c) return res.error(c.error());
-    send_logs(req, res, *c, eng->log_path(c->id));
+    send_logs(req, res, *eng, *c);
   });
   for (const char* method : {"GET", "POST", "DELETE", "HEAD", "PUT"}) {
     r.add(method, "/containers/{id}/{action}", [eng](Request& req, Response& res) {

@@ -10,6 +10,7 @@
 #include "engine/container_store.h"
 #include "engine/engine.h"
 #include "engine/events.h"
+#include "engine/health.h"
 #include "image/image_store.h"
 
 namespace berth::api {
@@ -20,6 +21,7 @@ struct DaemonContext {
   engine::EventBus* events = nullptr;
   engine::ContainerStore* containers = nullptr;
   engine::Engine* engine = nullptr;
+  engine::HealthMonitor* health = nullptr;  // State.Health; may be null
   Policy policy;  // for callers other than root
   std::string data_root;
   std::string exec_root;
@@ -30,6 +32,9 @@ struct DaemonContext {
 void add_system_routes(Router& r, DaemonContext& ctx);
 void add_image_routes(Router& r, DaemonContext& ctx);
 void add_container_routes(Router& r, DaemonContext& ctx);
+// attach, exec create/start/resize/inspect (attach.cpp); before
+// add_container_routes.
+void add_attach_routes(Router& r, DaemonContext& ctx);
 // top, stats, pause/unpause, changes, export, commit, prune, resize
 // (container_ops.cpp); registered before add_container_routes.
 void add_container_op_routes(Router& r, DaemonContext& ctx);

@@ -1,0 +1,256 @@
+"""Foreground containers and exec through berthd with the real docker CLI
+and docker-py: docker run with output and exit codes (the hijacked attach
+stream), --rm, stdin, -it through a real pty, exec (env, user, workdir,
+stdin, -it, -d), logs -f/--since/--tail/--timestamps, attach and start -a,
+restart policies, an OOM kill reported as 137, and live restore: berthd
+killed with SIGKILL while 20 containers run, then started again.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from test_daemon_containers import d, mounts_under  # noqa: F401 (fixture)
+from test_daemon_images import BERTHD, BUSYBOX_TAR, DOCKER, Daemon
+
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+              pytest.mark.skipif(DOCKER is None, reason="no docker CLI")]
+
+
+def inspect(d, name):
+    return json.loads(d.docker("inspect", name).stdout)[0]
+
+
+def wait_for(pred, timeout=30, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def in_pty(d, cmd, input_text=None, timeout=60):
+    """Run the docker CLI under a real pty (script(1)); its output."""
+    env = dict(os.environ, DOCKER_HOST=f"unix://{d.sock}", DOCKER_CONFIG=str(d.tmp / "cfg"))
+    line = " ".join([DOCKER, *cmd])
+    r = subprocess.run(["script", "-qec", line, "/dev/null"], capture_output=True, env=env,
+                       input=input_text, text=True, timeout=timeout)
+    return r
+
+
+def test_run_foreground_output_and_exit_code(d):
+    r = d.docker("run", "--name", "fg", "busybox", "sh", "-c", "echo hi; echo err >&2; exit 3", check=False)
+    assert r.returncode == 3
+    assert r.stdout == "hi\n" and r.stderr == "err\n"
+    assert inspect(d, "fg")["State"]["ExitCode"] == 3
+    # --rm: the container is gone when the CLI returns.
+    r = d.docker("run", "--rm", "busybox", "sh", "-c", "echo gone; exit 0")
+    assert r.stdout == "gone\n"
+    assert d.docker("ps", "-aq", "--filter", "status=exited").stdout.split() == [inspect(d, "fg")["Id"][:12]]
+    # A child killed by a signal: the shell's 128 + signal comes through.
+    r = d.docker("run", "--rm", "busybox", "sh", "-c", "sleep 100 & kill -USR1 $!; wait $!", check=False)
+    assert r.returncode == 128 + signal.SIGUSR1
+
+
+def test_run_stdin_and_tty(d):
+    r = d.docker("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", input="piped\nlines\n")
+    assert r.stdout == "piped\nlines\ndone\n"
+    # Bytes bigger than any single buffer make it through in order.
+    blob = "".join(f"{i:08d}\n" for i in range(40000))
+    r = d.docker("run", "-i", "--rm", "busybox", "md5sum", input=blob)
+    import hashlib
+    assert r.stdout.split()[0] == hashlib.md5(blob.encode()).hexdigest()
+    r = in_pty(d, ["run", "-it", "--rm", "busybox", "sh", "-c", "'tty; stty size; exit 4'"])
+    assert r.returncode == 4, r
+    assert "/dev/pts/0" in r.stdout
+
+
+def test_exec(d):
+    d.docker("run", "-d", "--name", "svc", "-e", "A=from-run", "busybox", "sleep", "300")
+    r = d.docker("exec", "-e", "B=from-exec", "svc", "sh", "-c", "echo $A $B; echo e >&2; exit 5", check=False)
+    assert r.returncode == 5 and r.stdout == "from-run from-exec\n" and r.stderr == "e\n"
+    assert d.docker("exec", "-u", "nobody", "svc", "id", "-u").stdout.strip() == "65534"
+    assert d.docker("exec", "-w", "/tmp", "svc", "pwd").stdout.strip() == "/tmp"
+    assert d.docker("exec", "-i", "svc", "cat", input="to exec\n").stdout == "to exec\n"
+    d.docker("exec", "-d", "svc", "sh", "-c", "echo detached > /tmp/d")
+    wait_for(lambda: d.docker("exec", "svc", "cat", "/tmp/d", check=False).stdout == "detached\n",
+             what="the detached exec")
+    r = in_pty(d, ["exec", "-it", "svc", "sh", "-c", "'tty; exit 2'"])
+    assert r.returncode == 2 and "/dev/pts/" in r.stdout
+    r = d.docker("exec", "svc", "/nonexistent", check=False)
+    assert r.returncode != 0
+    # Exec in a stopped container is refused.
+    d.docker("kill", "svc")
+    r = d.docker("exec", "svc", "true", check=False)
+    assert r.returncode != 0 and "is not running" in r.stderr
+
+
+def test_exec_with_docker_py(d):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=f"unix://{d.sock}", version="1.41")
+    out = client.containers.run("busybox", ["sh", "-c", "echo py; echo pyerr >&2"], remove=True, stderr=True)
+    assert b"py\n" in out and b"pyerr\n" in out
+    c = client.containers.run("busybox", ["sleep", "300"], detach=True, name="pysvc")
+    code, output = c.exec_run(["sh", "-c", "echo $0; exit 6", "arg0"])
+    assert code == 6 and output == b"arg0\n"
+    c.remove(force=True)
+    client.close()
+
+
+def test_logs_follow_since_tail(d):
+    d.docker("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+             "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done")
+    # follow ends when the container does, with every line.
+    r = d.docker("logs", "-f", "ticker")
+    assert r.stdout.split() == [f"line{i}" for i in range(1, 6)]
+    assert d.docker("logs", "--tail", "2", "ticker").stdout.split() == ["line4", "line5"]
+    r = d.docker("logs", "-t", "ticker")
+    first = r.stdout.splitlines()[0]
+    assert first.endswith(" line1") and first[4] == "-" and "T" in first.split()[0]
+    assert d.docker("logs", "--since", "2100-01-01T00:00:00Z", "ticker").stdout == ""
+    assert d.docker("logs", "--until", "2000-01-01T00:00:00Z", "ticker").stdout == ""
+    # logs -f on a running container returns once it stops.
+    d.docker("run", "-d", "--name", "long", "busybox", "sh", "-c", "echo started; sleep 300")
+    p = subprocess.Popen([DOCKER, "logs", "-f", "long"], stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, DOCKER_HOST=f"unix://{d.sock}"))
+    assert p.stdout.readline() == "started\n"
+    d.docker("exec", "long", "sh", "-c", "echo from-exec-not-logged")
+    d.docker("stop", "-t", "0", "long")
+    assert p.wait(30) == 0
+    assert p.stdout.read() == ""
+
+
+def test_attach_and_start_a(d):
+    d.docker("create", "--name", "later", "busybox", "sh", "-c", "echo started-with-a; exit 9")
+    r = d.docker("start", "-a", "later", check=False)
+    assert r.returncode == 9 and r.stdout == "started-with-a\n"
+    d.docker("run", "-d", "--name", "talker", "busybox", "sh", "-c",
+             "sleep 0.5; echo after-attach; exit 2")
+    r = d.docker("attach", "talker", check=False)
+    assert "after-attach" in r.stdout and r.returncode == 2
+
+
+def test_restart_policies(d):
+    d.docker("run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1")
+    wait_for(lambda: inspect(d, "flaky")["RestartCount"] == 2 and inspect(d, "flaky")["State"]["Status"] == "exited",
+             what="on-failure:2 to give up")
+    assert inspect(d, "flaky")["State"]["ExitCode"] == 1
+    d.docker("run", "-d", "--name", "ok", "--restart", "on-failure", "busybox", "true")
+    wait_for(lambda: inspect(d, "ok")["State"]["Status"] == "exited", what="exit")
+    assert inspect(d, "ok")["RestartCount"] == 0
+    d.docker("run", "-d", "--name", "forever", "--restart", "always", "busybox", "sh", "-c", "sleep 0.1")
+    wait_for(lambda: inspect(d, "forever")["RestartCount"] >= 2, what="always to restart")
+    # A user's stop ends the loop.
+    d.docker("stop", "-t", "1", "forever")
+    n = inspect(d, "forever")["RestartCount"]
+    time.sleep(1.5)
+    st = inspect(d, "forever")
+    assert st["State"]["Status"] == "exited" and st["RestartCount"] == n
+    d.docker("run", "-d", "--name", "us", "--restart", "unless-stopped", "busybox", "sleep", "300")
+    d.docker("kill", "us")
+    time.sleep(1)
+    assert inspect(d, "us")["State"]["Status"] == "exited"
+
+
+def test_oom_kill_is_137(d):
+    r = d.docker("run", "--name", "hog", "-m", "32m", "--memory-swap", "32m", "busybox",
+                 "sh", "-c", "tail /dev/zero", check=False, timeout=120)
+    assert r.returncode == 137, r.stderr
+    st = inspect(d, "hog")["State"]
+    assert st["OOMKilled"] is True and st["ExitCode"] == 137
+
+
+class RestartableDaemon(Daemon):
+    def crash(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def start_again(self):
+        self.proc = subprocess.Popen(
+            [BERTHD, "--data-root", str(self.tmp / "data"), "--exec-root", str(self.run),
+             "--log-file", str(self.tmp / "berthd.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while True:
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(str(self.sock))
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"berthd did not start again: {self.proc.stderr.read().decode()}")
+                time.sleep(0.05)
+            finally:
+                s.close()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_live_restore_after_sigkill(tmp_path):
+    d = RestartableDaemon(tmp_path)
+    try:
+        d.docker("load", "-i", BUSYBOX_TAR)
+        names = [f"c{i:02d}" for i in range(20)]
+        for n in names:
+            d.docker("run", "-d", "--name", n, "busybox", "sh", "-c",
+                     f"echo hello-{n}; trap 'exit 0' TERM; while true; do sleep 0.2; done")
+        # Two that will end while the daemon is down, with their own codes.
+        # One that will end while the daemon is down, with its own code.
+        d.docker("run", "-d", "--name", "ends7", "busybox", "sh", "-c", "sleep 300; exit 7")
+        pids = {n: inspect(d, n)["State"]["Pid"] for n in names + ["ends7"]}
+        children = wait_for(lambda: Path(f"/proc/{pids['ends7']}/task/{pids['ends7']}/children").read_text().split(),
+                            what="ends7's sleep")
+        d.crash()
+        # While berthd is down the containers still run; ends7's sleep is
+        # killed from the host and its shell exits 7.
+        assert all(pid_alive(p) for p in pids.values())
+        os.kill(int(children[0]), signal.SIGKILL)
+        wait_for(lambda: not pid_alive(pids["ends7"]), what="ends7 to exit")
+        d.start_again()
+        ps = d.docker("ps", "--format", "{{.Names}}").stdout.split()
+        assert sorted(ps) == names
+        st = inspect(d, "ends7")["State"]
+        assert st["Status"] == "exited" and st["ExitCode"] == 7
+        # Logs, exec, attach, stop and wait work on the adopted ones.
+        assert d.docker("logs", "c00").stdout == "hello-c00\n"
+        assert d.docker("exec", "c01", "echo", "exec-ok").stdout == "exec-ok\n"
+        env = dict(os.environ, DOCKER_HOST=f"unix://{d.sock}")
+        att = subprocess.Popen([DOCKER, "attach", "c02"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, env=env, text=True)
+        w = subprocess.Popen([DOCKER, "wait", "c03"], stdout=subprocess.PIPE, env=env, text=True)
+        time.sleep(0.5)
+        d.docker("stop", "-t", "5", "c02", "c03")
+        assert w.wait(30) == 0 and w.stdout.read().strip() == "0"
+        assert att.wait(30) == 0
+        assert inspect(d, "c02")["State"]["ExitCode"] == 0
+        # An exit while the daemon runs again is seen as usual.
+        d.docker("kill", "c04")
+        assert d.docker("wait", "c04").stdout.strip() == "137"
+        assert len(d.docker("ps", "-q").stdout.split()) == 17
+    finally:
+        ids = d.docker("ps", "-aq", check=False).stdout.split() if d.alive() else []
+        if ids:
+            d.docker("rm", "-f", *ids, check=False)
+        alive = d.alive()
+        d.stop()
+        for parent in list(Path("/sys/fs/cgroup").glob("*/berth")) + list(Path("/sys/fs/cgroup").glob("berth")):
+            try:
+                parent.rmdir()
+            except OSError:
+                pass
+    assert alive, "berthd died"
+    assert mounts_under(tmp_path) == []

@@ -13,6 +13,7 @@
 
 #include "base/file.h"
 #include "base/strings.h"
+#include "engine/container_ops.h"
 #include "engine/spec.h"
 #include "image/reference.h"
 #include "sys/fd_passing.h"
@@ -352,6 +353,8 @@ Result<void> Engine::kill(const std::string& name_or_id, int signal) {
   // policy leaves it down (WINCH and friends, which the CLI forwards, are not).
   if (signal == SIGKILL || signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) mark_stopped(rec);
   BERTH_TRY(shim_request(rec.id, {{"op", "kill"}, {"signal", signal}}));
+  // A frozen process cannot take the signal: thaw it, as Docker does.
+  (void)resume_if_paused(*this, rec);
   publish(rec, "kill", {{"signal", std::to_string(signal)}});
   return ok();
 }
@@ -386,6 +389,7 @@ Result<void> Engine::stop(const std::string& name_or_id, int timeout_s) {
   if (auto s = rec.config.value("StopSignal", std::string()); !s.empty())
     if (auto n = parse_int(s); n && *n > 0 && *n < 65) sig = static_cast<int>(*n);
   (void)shim_request(rec.id, {{"op", "kill"}, {"signal", sig}});
+  (void)resume_if_paused(*this, rec);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     rec = BERTH_TRY(refresh(rec));

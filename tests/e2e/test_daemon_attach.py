@@ -73,6 +73,17 @@ def test_run_stdin_and_tty(d):
     assert "/dev/pts/0" in r.stdout
 
 
+def test_init(d):
+    r = d.docker("run", "--rm", "--init", "busybox", "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline; sleep 1 & exit 5",
+                 check=False)
+    assert r.returncode == 5
+    assert r.stdout.startswith("/sbin/docker-init -- sh -c ")
+    # Signals reach the command through the init: sh as PID 1 would ignore TERM.
+    d.docker("run", "-d", "--init", "--name", "inited", "busybox", "sleep", "300")
+    d.docker("kill", "-s", "TERM", "inited")
+    assert d.docker("wait", "inited").stdout.strip() == str(128 + signal.SIGTERM)
+
+
 def test_exec(d):
     d.docker("run", "-d", "--name", "svc", "-e", "A=from-run", "busybox", "sleep", "300")
     r = d.docker("exec", "-e", "B=from-exec", "svc", "sh", "-c", "echo $A $B; echo e >&2; exit 5", check=False)

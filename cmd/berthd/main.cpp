@@ -160,5 +160,6 @@ int main(int argc, char** argv) {
   });
   (*server)->serve(router);
   waiter.join();
+  eng.drain();
   return 0;
 }

@@ -290,7 +290,9 @@ void serve_connection(int fd, const Router& router) {
       res.error(Error::invalid("malformed request path"));
     } else {
       try {
+        log::debug("api: {} {} (uid {})", req.method, req.path, caller.uid);
         router.dispatch(req, res);
+        log::debug("api: {} {} done", req.method, req.path);
       } catch (const std::exception& e) {
         // A handler bug must cost one request, never the daemon.
         log::error("api: {} {}: {}", req.method, req.path, e.what());

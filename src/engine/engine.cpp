@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "engine/container_ops.h"
 #include "engine/spec.h"
@@ -129,7 +130,9 @@ Result<ContainerRecord> Engine::create(const std::string& name, const Json& body
                             {"hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
                                           std::string("127.0.0.1\t") + hostname + "\n"},
                             {"resolv.conf", resolv}}) {
-    if (auto r = write_file_atomic(dir + "/" + file, text); !r) return undo(r.error());
+    // Fresh files in a fresh directory, made again by a create after a crash:
+    // no rename or fsync needed (Docker does neither).
+    if (auto r = write_file(dir + "/" + file, text); !r) return undo(r.error());
   }
   SpecContext ctx;
   ctx.id = rec.id;
@@ -146,7 +149,7 @@ Result<ContainerRecord> Engine::create(const std::string& name, const Json& body
   if (!spec) return undo(spec.error());
   std::string bundle = run_dir(rec.id) + "/bundle";
   if (auto r = mkdir_all(bundle, 0700); !r) return undo(r.error());
-  if (auto r = write_file_atomic(bundle + "/config.json", spec->dump()); !r) return undo(r.error());
+  if (auto r = write_file(bundle + "/config.json", spec->dump(), 0600); !r) return undo(r.error());
   publish(rec, "create");
   return rec;
 }
@@ -295,8 +298,10 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
   auto cfg = BERTH_TRY(parse_create_request(rec.config.dump()));
   std::string sdir = shim_dir(rec.id);
   // A restart: the previous run's shim (if still there) deletes the
-  // runtime's stopped container and exits; without it, delete it directly.
-  if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}))
+  // runtime's stopped container and exits; without it, delete it directly
+  // (when the runtime has any state for it: not on a first start).
+  if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}) &&
+      access((o_.exec_root + "/runtime/" + rec.id).c_str(), F_OK) == 0)
     (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
   (void)sys::remove_tree(sdir);
   BERTH_TRY(mkdir_all(o_.exec_root + "/runtime", 0700));
@@ -313,7 +318,9 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
     std::lock_guard lk(mu_);
     stopping_.erase(rec.id);
   }
+  log::debug("engine: start {}: shim", rec.id.substr(0, 12));
   (void)BERTH_TRY_CTX(run_capture(argv), "start container {}", rec.name);
+  log::debug("engine: start {}: created", rec.id.substr(0, 12));
   // Created, not yet running: hand the attach streams that wait for this
   // start to their clients now, so they see all of the output.
   {
@@ -324,6 +331,7 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
     cv_.notify_all();
   }
   BERTH_TRY_CTX(shim_request(rec.id, {{"op", "start"}}), "start container {}", rec.name);
+  log::debug("engine: start {}: started", rec.id.substr(0, 12));
   auto st = shim_request(rec.id, {{"op", "state"}});
   rec.state.status = "running";
   rec.state.pid = st ? st->value("pid", int64_t{0}) : 0;
@@ -431,23 +439,40 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
   // (never started, or gone) the runtime's state is removed directly.
   if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}))
     (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
-  std::string rootfs = container_dir(rec.id) + "/rootfs";
-  if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-    return Error::sys(errno, "unmount {}", rootfs);
+  // Gone from the API first: a `wait?condition=removed` (docker run --rm)
+  // returns now, while the overlay is unmounted below (its unmount syncs
+  // the upper file system, the slow part). A crash in between leaves
+  // directories that restore() removes.
   BERTH_TRY(containers_.remove(rec.id));
-  (void)sys::remove_tree(container_dir(rec.id));
-  (void)sys::remove_tree(run_dir(rec.id));
-  (void)sys::remove_tree(shim_dir(rec.id));
   {
     std::lock_guard lk(mu_);
     std::erase_if(execs_, [&](const auto& e) { return e.second.container_id == rec.id; });
     stopping_.erase(rec.id);
     exits_.erase(rec.id);
     locks_.erase(rec.id);
+    teardowns_++;
     cv_.notify_all();
   }
   publish(rec, "destroy");
+  teardown(rec.id);
   return ok();
+}
+
+void Engine::teardown(const std::string& id) {
+  std::string rootfs = container_dir(id) + "/rootfs";
+  if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    log::warn("engine: unmount {}: {}", rootfs, Error::errno_text(errno));
+  (void)sys::remove_tree(container_dir(id));
+  (void)sys::remove_tree(run_dir(id));
+  (void)sys::remove_tree(shim_dir(id));
+  std::lock_guard lk(mu_);
+  teardowns_--;
+  cv_.notify_all();
+}
+
+void Engine::drain() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return teardowns_ == 0; });
 }
 
 Result<ContainerRecord> Engine::inspect(const std::string& name_or_id) {

@@ -90,6 +90,9 @@ class Engine {
   // At daemon start: re-adopt the containers whose shims still run, record
   // the exits that happened meanwhile, and apply restart policies.
   void restore();
+  // Until the removals in progress have unmounted and removed their
+  // directories: before the daemon exits.
+  void drain();
   // The health checker (engine/health.h), told when a run starts or ends.
   void set_health_hooks(std::function<void(const ContainerRecord&)> watch,
                         std::function<void(const std::string&)> forget) {
@@ -136,6 +139,8 @@ class Engine {
   std::shared_ptr<std::mutex> container_lock(const std::string& id);
   Result<ContainerRecord> set_state(ContainerRecord rec);
   void notify();
+  // Unmount a removed container's root and remove its directories.
+  void teardown(const std::string& id);
   // A user stopped it: no restart by the policy.
   void mark_stopped(ContainerRecord& rec);
 
@@ -159,6 +164,7 @@ class Engine {
   };
   std::vector<std::shared_ptr<PendingAttach>> pending_attaches_;
   std::map<std::string, ExecRecord> execs_;
+  int teardowns_ = 0;
 };
 
 }  // namespace berth::engine

@@ -3,6 +3,7 @@
 // restart policies with Docker's back-off, AutoRemove, and re-adoption of
 // running containers when berthd starts again.
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "base/log.h"
@@ -69,6 +70,7 @@ void Engine::monitor(const std::string& id) {
   // that goes away (killed) ends the wait too, and refresh() then reads
   // its exit record.
   (void)shim_request(id, {{"op", "wait"}});
+  log::debug("engine: {} exited (shim)", id.substr(0, 12));
   {
     std::lock_guard lk(mu_);
     monitored_.erase(id);
@@ -88,6 +90,7 @@ void Engine::after_exit(const std::string& id) {
   ContainerState s = r->state;
   if (p.auto_remove && !should_restart(p, s)) {
     run.unlock();
+    log::debug("engine: auto-remove {}", id.substr(0, 12));
     if (auto d = remove(id, true); !d && d.error().code() != ErrorCode::NotFound)
       log::warn("engine: auto-remove {}: {}", id.substr(0, 12), d.error().message());
     return;
@@ -195,6 +198,21 @@ void Engine::restore() {
   if (!all) {
     log::error("engine: restore: {}", all.error().message());
     return;
+  }
+  // Directories of containers whose records are gone: a removal that the
+  // daemon did not finish (it answers before it unmounts).
+  std::set<std::string> ids;
+  for (const auto& c : *all) ids.insert(c.id);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(o_.data_root + "/containers", ec)) {
+    std::string name = e.path().filename();
+    if (ids.count(name) || name.size() != 64) continue;
+    log::info("engine: removing what is left of container {}", name.substr(0, 12));
+    {
+      std::lock_guard lk(mu_);
+      teardowns_++;
+    }
+    teardown(name);
   }
   for (auto& c : *all) {
     bool was_running = is_running(c.state) || c.state.status == "restarting";

@@ -265,3 +265,22 @@ def test_live_restore_after_sigkill(tmp_path):
                 pass
     assert alive, "berthd died"
     assert mounts_under(tmp_path) == []
+
+
+def test_ps_filters(d):
+    d.docker("run", "--name", "zero", "busybox", "true")
+    d.docker("run", "--name", "three", "-l", "tier=db", "busybox", "sh", "-c", "exit 3", check=False)
+    d.docker("run", "-d", "--name", "up", "--network", "none", "busybox", "sleep", "300")
+    names = lambda *f: sorted(d.docker("ps", "-a", "--format", "{{.Names}}", *f).stdout.split())
+    assert names("--filter", "exited=3") == ["three"]
+    assert names("--filter", "exited=0") == ["zero"]
+    assert names("--filter", "status=exited", "--filter", "label=tier=db") == ["three"]
+    assert names("--filter", "status=running", "--filter", "status=exited") == ["three", "up", "zero"]
+    assert names("--filter", "ancestor=busybox") == ["three", "up", "zero"]
+    assert names("--filter", "since=zero") == ["three", "up"]
+    assert names("--filter", "before=up") == ["three", "zero"]
+    assert names("--filter", "health=none", "--filter", "status=running") == ["up"]
+    assert names("--filter", "network=none") == ["up"]
+    assert d.docker("ps", "--filter", "status=exited", "-q").stdout.split() != []
+    r = d.docker("ps", "--filter", "bogus=1", check=False)
+    assert r.returncode != 0 and "invalid filter" in r.stderr

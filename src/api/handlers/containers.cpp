@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <set>
 #include <fstream>
 #include <thread>
 
@@ -276,25 +277,65 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
     bool show_all = req.query_bool("all");
     auto limit = req.query_int("limit");
     if (!limit) return res.error(limit.error());
+    // before/since name containers; ancestor names images: resolve once.
+    std::map<std::string, std::string> created_of;  // filter value → its container's Created
+    for (const char* k : {"before", "since"}) {
+      if (!f->count(k)) continue;
+      for (const auto& v : f->at(k)) {
+        auto ref = ctx.containers->resolve(v);
+        if (!ref) return res.error(ref.error());
+        created_of[v] = ref->created;
+      }
+    }
+    std::set<std::string> ancestors;
+    if (f->count("ancestor"))
+      for (const auto& v : f->at("ancestor"))
+        if (auto img = ctx.images->resolve(v); img) ancestors.insert(img->id);
+    for (const auto& [k, values] : *f) {
+      static const std::set<std::string> known = {"status", "name", "id", "label", "exited", "ancestor",
+                                                  "before", "since", "health", "network"};
+      if (!known.count(k)) return res.error(Error::invalid("invalid filter '{}'", k));
+      if (k == "exited")
+        for (const auto& v : values)
+          if (!parse_int(v)) return res.error(Error::invalid("invalid filter 'exited={}'", v));
+    }
+    auto any = [](const std::vector<std::string>& vs, auto pred) { return std::any_of(vs.begin(), vs.end(), pred); };
+    // Docker's rule: values of one key are alternatives, keys all apply;
+    // label values all apply.
+    auto matches = [&](const ContainerRecord& c, const std::string& k, const std::vector<std::string>& values) {
+      if (k == "status") return any(values, [&](const std::string& v) { return v == c.state.status; });
+      if (k == "name") return any(values, [&](const std::string& v) { return c.name.find(v) != std::string::npos; });
+      if (k == "id") return any(values, [&](const std::string& v) { return c.id.rfind(v, 0) == 0; });
+      if (k == "exited")
+        return c.state.status == "exited" &&
+               any(values, [&](const std::string& v) { return parse_int(v) == c.state.exit_code; });
+      if (k == "ancestor") return ancestors.count(c.image_id) > 0;
+      if (k == "before") return any(values, [&](const std::string& v) { return c.created < created_of[v]; });
+      if (k == "since") return any(values, [&](const std::string& v) { return c.created > created_of[v]; });
+      if (k == "network") {
+        std::string mode = host_config_json(c).value("NetworkMode", "default");
+        return any(values, [&](const std::string& v) { return v == mode || (v == "bridge" && mode == "default"); });
+      }
+      if (k == "health") {
+        auto h = ctx.health ? ctx.health->state(c.id) : std::nullopt;
+        std::string hs = h ? h->value("Status", "") : "none";
+        return any(values, [&](const std::string& v) { return v == hs; });
+      }
+      // label
+      const Json& labels = c.config.contains("Labels") && c.config["Labels"].is_object() ? c.config["Labels"]
+                                                                                            : Json::object();
+      return std::all_of(values.begin(), values.end(), [&](const std::string& v) {
+        auto eq = v.find('=');
+        std::string key = v.substr(0, eq);
+        return labels.contains(key) && (eq == std::string::npos || labels[key] == v.substr(eq + 1));
+      });
+    };
     Json out = Json::array();
     for (const auto& c : *all) {
-      if (!show_all && c.state.status != "running" && c.state.status != "paused") continue;
+      bool filtered_status = f->count("status") || f->count("exited");
+      if (!show_all && !filtered_status && c.state.status != "running" && c.state.status != "paused") continue;
       bool keep = true;
-      for (const auto& [k, values] : *f) {
-        if (k == "status") keep = keep && std::find(values.begin(), values.end(), c.state.status) != values.end();
-        else if (k == "name") keep = keep && std::any_of(values.begin(), values.end(), [&](const std::string& v) { return c.name.find(v) != std::string::npos; });
-        else if (k == "id") keep = keep && std::any_of(values.begin(), values.end(), [&](const std::string& v) { return c.id.rfind(v, 0) == 0; });
-        else if (k == "label") {
-          for (const auto& v : values) {
-            auto eq = v.find('=');
-            const Json& labels = c.config.contains("Labels") ? c.config["Labels"] : Json::object();
-            std::string key = v.substr(0, eq);
-            bool has = labels.is_object() && labels.contains(key) &&
-                       (eq == std::string::npos || labels[key] == v.substr(eq + 1));
-            keep = keep && has;
-          }
-        } else return res.error(Error::invalid("invalid filter '{}'", k));
-      }
+      for (const auto& [k, values] : *f) keep = keep && matches(c, k, values);
       if (!keep) continue;
       if (*limit && **limit > 0 && static_cast<int64_t>(out.size()) >= **limit) break;
       out.push_back(summary(c, c.image_id, ctx.health));

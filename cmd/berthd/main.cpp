@@ -2,6 +2,7 @@
 //
 //   berthd [--data-root /var/lib/berth] [--exec-root /run/berth]
 //          [-H unix:///run/berth/berth.sock] [--log-file F] [--debug]
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that goes away is an EPIPE, not a death
+  // A thread per connection would get an arena each: two are plenty for a
+  // daemon that mostly waits, and keep its resident size down.
+  mallopt(M_ARENA_MAX, 2);
 
   if (auto r = mkdir_all(exec_root, 0711); !r) {
     log::error("berthd: {}", r.error().message());

@@ -1,46 +1,24 @@
 #include "base/digest.h"
 
-#include <stdexcept>
-#include <utility>
 
 namespace berth {
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1)
-    throw std::bad_alloc();
-}
-
-Sha256::~Sha256() {
-  if (ctx_ != nullptr) EVP_MD_CTX_free(ctx_);
-}
-
-Sha256::Sha256(Sha256&& o) noexcept
-    : ctx_(std::exchange(o.ctx_, nullptr)), size_(o.size_) {}
-
-Sha256& Sha256::operator=(Sha256&& o) noexcept {
-  if (this != &o) {
-    if (ctx_ != nullptr) EVP_MD_CTX_free(ctx_);
-    ctx_ = std::exchange(o.ctx_, nullptr);
-    size_ = o.size_;
-  }
-  return *this;
-}
+Sha256::Sha256() { sha256_init(&ctx_); }
 
 void Sha256::update(const void* data, size_t len) {
-  EVP_DigestUpdate(ctx_, data, len);
+  sha256_update(&ctx_, len, static_cast<const uint8_t*>(data));
   size_ += len;
 }
 
 std::string Sha256::digest() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, md, &len);
+  uint8_t md[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx_, sizeof md, md);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "sha256:";
-  out.reserve(7 + 2 * len);
-  for (unsigned i = 0; i < len; i++) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
+  out.reserve(7 + 2 * sizeof md);
+  for (uint8_t b : md) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
   }
   return out;
 }

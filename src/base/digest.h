@@ -8,7 +8,7 @@
 //   std::string hex = digest_hex(d);            // "9f86d0..." (valid digests only)
 #pragma once
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include <cstddef>
 #include <string>
@@ -18,15 +18,16 @@
 
 namespace berth {
 
-// Incremental SHA-256 (OpenSSL's EVP, which uses the CPU's SHA extensions).
+// Incremental SHA-256 (Nettle, which uses the CPU's SHA extensions; lighter
+// in a daemon's memory than libcrypto, which maps megabytes at start-up).
 class Sha256 {
  public:
   Sha256();
-  ~Sha256();
+  ~Sha256() = default;
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
-  Sha256(Sha256&& o) noexcept;
-  Sha256& operator=(Sha256&& o) noexcept;
+  Sha256(Sha256&& o) noexcept = default;
+  Sha256& operator=(Sha256&& o) noexcept = default;
 
   void update(const void* data, size_t len);
   void update(std::string_view data) { update(data.data(), data.size()); }
@@ -36,7 +37,7 @@ class Sha256 {
   uint64_t size() const { return size_; }
 
  private:
-  EVP_MD_CTX* ctx_;
+  sha256_ctx ctx_;
   uint64_t size_ = 0;
 };
 

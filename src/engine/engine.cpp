@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -25,28 +26,40 @@ namespace berth::engine {
 namespace {
 
 // Run a program, wait for it, return its stdout (stderr on failure).
+// posix_spawn (vfork-style): no copy of the daemon's page tables per
+// start, with a clean signal mask and default SIGPIPE for the child.
 Result<std::string> run_capture(const std::vector<std::string>& argv) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
+  Fd out_r(out[0]), out_w(out[1]);
   if (pipe2(err, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
+  Fd err_r(err[0]), err_w(err[1]);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return Error::sys(errno, "fork {}", argv[0]);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  Fd o(out[0]), e(err[0]);
-  std::string sout = read_fd(o.get()).value_or("");
-  std::string serr = read_fd(e.get()).value_or("");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, pipe_sig;
+  sigemptyset(&none);
+  sigemptyset(&pipe_sig);
+  sigaddset(&pipe_sig, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &pipe_sig);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Error::sys(rc, "spawn {}", argv[0]);
+  out_w.reset();
+  err_w.reset();
+  std::string sout = read_fd(out_r.get()).value_or("");
+  std::string serr = read_fd(err_r.get()).value_or("");
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -433,16 +446,13 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
     mark_stopped(rec);
     (void)shim_request(rec.id, {{"op", "kill"}, {"signal", SIGKILL}});
     (void)wait(rec.id);
+    if (auto cur = containers_.get(rec.id); cur) rec = std::move(*cur);  // its exit code
   }
   if (health_forget_) health_forget_(rec.id);
-  // The shim deletes the runtime's container and exits; without a shim
-  // (never started, or gone) the runtime's state is removed directly.
-  if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}))
-    (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
   // Gone from the API first: a `wait?condition=removed` (docker run --rm)
-  // returns now, while the overlay is unmounted below (its unmount syncs
-  // the upper file system, the slow part). A crash in between leaves
-  // directories that restore() removes.
+  // returns now, while the runtime's state is deleted and the overlay
+  // unmounted below (its unmount syncs the upper file system, the slow
+  // part). A crash in between leaves what restore() removes.
   BERTH_TRY(containers_.remove(rec.id));
   {
     std::lock_guard lk(mu_);
@@ -450,6 +460,8 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
     stopping_.erase(rec.id);
     exits_.erase(rec.id);
     locks_.erase(rec.id);
+    removed_codes_.emplace_back(rec.id, rec.state.exit_code);
+    if (removed_codes_.size() > 1024) removed_codes_.pop_front();
     teardowns_++;
     cv_.notify_all();
   }
@@ -459,6 +471,11 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
 }
 
 void Engine::teardown(const std::string& id) {
+  // The shim deletes the runtime's container and exits; without a shim
+  // (never started, or gone) the runtime's state is removed directly.
+  if (!shim_request(id, {{"op", "delete"}, {"force", true}}) &&
+      access((o_.exec_root + "/runtime/" + id).c_str(), F_OK) == 0)
+    (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", id});
   std::string rootfs = container_dir(id) + "/rootfs";
   if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     log::warn("engine: unmount {}: {}", rootfs, Error::errno_text(errno));

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -165,6 +166,9 @@ class Engine {
   std::vector<std::shared_ptr<PendingAttach>> pending_attaches_;
   std::map<std::string, ExecRecord> execs_;
   int teardowns_ = 0;
+  // Exit codes of recently removed containers, for the waiters of
+  // `removed` that see the record gone before they saw the exit.
+  std::deque<std::pair<std::string, int64_t>> removed_codes_;
 };
 
 }  // namespace berth::engine

@@ -148,8 +148,10 @@ Result<int64_t> Engine::wait(const std::string& name_or_id, WaitCondition cond,
     if (cur && is_running(cur->state))
       if (auto fresh = refresh(*cur); fresh) cur = std::move(*fresh);
     if (!cur) {
-      // Removed: the last exit code we saw.
-      if (cond == WaitCondition::Removed || need_exit) return code;
+      // Removed: its last exit code.
+      std::lock_guard lk(mu_);
+      for (auto it = removed_codes_.rbegin(); it != removed_codes_.rend(); ++it)
+        if (it->first == id) return it->second;
       return code;
     }
     code = cur->state.exit_code;

@@ -1,0 +1,148 @@
+// berth: the command line of the Berth container engine. Talks to berthd
+// over the Docker Engine API with docker's command set, flags and output.
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "cli/commands/commands.h"
+
+namespace {
+
+using berth::cli::Context;
+
+// Commands of the docker set that later slices bring.
+const char* kNotYet[] = {"attach", "build", "builder", "commit", "context", "cp", "diff", "events", "export",
+                         "import", "login", "logout", "network", "plugin", "port", "pull", "push", "search",
+                         "stats", "system", "update", "volume", "compose", "buildx", "swarm", "node",
+                         "service", "stack", "secret", "config", "trust", "manifest", "checkpoint", "daemon"};
+
+void add_not_yet(CLI::App& app, Context& ctx, const std::string& name, const std::string& group = "") {
+  auto* cmd = berth::cli::add_command(app, name, "(not available yet)");
+  cmd->group("Not available yet");
+  cmd->allow_extras();
+  cmd->prefix_command();
+  std::string full = group.empty() ? name : group + " " + name;
+  berth::cli::set_action(cmd, ctx, [full] {
+    std::fprintf(stderr, "berth: '%s' is not available yet in this version of berth\n", full.c_str());
+    return berth::cli::kExitDaemon;
+  });
+}
+
+// The commands each register_* function adds, in the order main calls them.
+const std::vector<std::vector<const char*>> kGroups = {
+    {"run", "create", "start"},
+    {"exec"},
+    {"ps"},
+    {"images", "rmi", "tag", "history", "load", "save"},
+    {"inspect"},
+    {"stop", "restart", "kill", "rm", "remove", "wait", "rename", "pause", "unpause", "top", "logs"},
+    {"version", "info"},
+    {"container"},
+    {"image"},
+};
+
+// The first word that is not a global option (or its value).
+std::string command_name(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-H" || a == "--host" || a == "-l" || a == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    return std::string(a);
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Context ctx;
+  CLI::App app("A self-sufficient runtime for containers", "berth");
+  app.set_help_flag("--help", "Print usage");
+  app.require_subcommand(0, 1);
+  bool version = false, debug = false;
+  std::string log_level;
+  app.add_option("-H,--host", ctx.host_flag, "Daemon socket to connect to");
+  app.add_flag("-v,--version", version, "Print version information and quit");
+  app.add_flag("-D,--debug", debug, "Enable debug mode");
+  app.add_option("-l,--log-level", log_level, "Set the logging level");
+
+  // Only the group of the command asked for is registered: CLI11 builds
+  // every option object up front, and the whole table (run's seventy flags
+  // twice over) is most of berth's start-up. --help and unknown commands
+  // get the whole table.
+  const std::string cmd = command_name(argc, argv);
+  bool everything = true;
+  for (const auto& g : kGroups)
+    for (const char* n : g)
+      if (cmd == n) everything = false;
+  for (const char* n : kNotYet)
+    if (cmd == n) everything = false;
+  auto want = [&](const std::vector<const char*>& names) {
+    if (everything) return true;
+    for (const char* n : names)
+      if (cmd == n) return true;
+    return false;
+  };
+  if (want(kGroups[0])) berth::cli::register_run(app, ctx);
+  if (want(kGroups[1])) berth::cli::register_exec(app, ctx);
+  if (want(kGroups[2])) berth::cli::register_ps(app, ctx, "ps");
+  if (want(kGroups[3])) berth::cli::register_images(app, ctx, false);
+  if (want(kGroups[4])) berth::cli::register_inspect(app, ctx, "");
+  if (want(kGroups[5])) berth::cli::register_lifecycle(app, ctx);
+  if (want(kGroups[6])) berth::cli::register_system(app, ctx);
+  for (const char* n : kNotYet)
+    if (everything || cmd == n) add_not_yet(app, ctx, n);
+
+  if (want({"container"})) {
+    auto* container = berth::cli::add_command(app, "container", "Manage containers");
+    container->require_subcommand(1);
+    berth::cli::register_ps(*container, ctx, "ls", true);
+    berth::cli::register_run(*container, ctx);
+    berth::cli::register_exec(*container, ctx);
+    berth::cli::register_inspect(*container, ctx, "container");
+    berth::cli::register_lifecycle(*container, ctx);
+    for (const char* n : {"attach", "commit", "cp", "diff", "export", "port", "prune", "stats", "update"})
+      add_not_yet(*container, ctx, n, "container");
+  }
+  if (want({"image"})) {
+    auto* image = berth::cli::add_command(app, "image", "Manage images");
+    image->require_subcommand(1);
+    berth::cli::register_images(*image, ctx, true);
+    berth::cli::register_inspect(*image, ctx, "image");
+    for (const char* n : {"build", "import", "prune", "pull", "push"}) add_not_yet(*image, ctx, n, "image");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::RequiredError& e) {
+    // A missing argument: docker says so and exits 1.
+    std::fprintf(stderr, "berth: %s\nSee 'berth --help'.\n", e.what());
+    return 1;
+  } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty() && !app.remaining().empty()) {
+      std::fprintf(stderr, "berth: '%s' is not a berth command.\nSee 'berth --help'\n", app.remaining()[0].c_str());
+      return 1;
+    }
+    // A bad flag: exit 125, as docker does.
+    std::fprintf(stderr, "berth: %s\nSee 'berth --help'.\n", e.what());
+    return berth::cli::kExitDaemon;
+  }
+  if (version) {
+    std::printf("Berth version 0.1.0\n");
+    return 0;
+  }
+  if (app.get_subcommands().empty()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  std::fflush(stdout);
+  return ctx.exit_code;
+}

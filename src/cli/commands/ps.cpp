@@ -1,0 +1,144 @@
+// ps (container ls): the containers/json rows as docker's table.
+#include <ctime>
+
+#include "base/strings.h"
+#include "cli/commands/commands.h"
+#include "cli/output.h"
+
+namespace berth::cli {
+namespace {
+
+struct PsOptions {
+  bool all = false, quiet = false, no_trunc = false, latest = false, size = false;
+  int last = -1;
+  std::vector<std::string> filters;
+  std::string format;
+};
+
+const char* kPsTable = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+
+std::string go_time(int64_t unix_seconds) {
+  time_t t = unix_seconds;
+  tm local{};
+  localtime_r(&t, &local);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z %Z", &local);
+  return buf;
+}
+
+// {"status":{"exited":true}} from ["status=exited", ...], as the docker CLI sends.
+Result<std::string> filters_json(const std::vector<std::string>& filters) {
+  Json f = Json::object();
+  for (const auto& kv : filters) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) return Error::invalid("invalid argument \"{}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", kv);
+    f[kv.substr(0, eq)][kv.substr(eq + 1)] = true;
+  }
+  return f.dump();
+}
+
+std::string ports_text(const Json& ports) {
+  std::vector<std::string> out;
+  if (!ports.is_array()) return "";
+  for (const auto& p : ports) {
+    std::string proto = p.value("Type", "tcp");
+    int priv = p.value("PrivatePort", 0);
+    if (p.contains("PublicPort")) {
+      std::string ip = p.value("IP", "");
+      out.push_back(fmt::format("{}{}{}->{}/{}", ip, ip.empty() ? "" : ":", p.value("PublicPort", 0), priv, proto));
+    } else {
+      out.push_back(fmt::format("{}/{}", priv, proto));
+    }
+  }
+  return join(out, ", ");
+}
+
+Json row(const Json& c, bool no_trunc) {
+  std::string id = c.value("Id", "");
+  std::string command = c.value("Command", "");
+  if (!no_trunc) command = ellipsis(command, 20);
+  std::vector<std::string> names;
+  if (c.contains("Names") && c["Names"].is_array())
+    for (const auto& n : c["Names"]) {
+      std::string s = n.get<std::string>();
+      if (!s.empty() && s[0] == '/') s.erase(0, 1);
+      if (no_trunc || s.find('/') == std::string::npos) names.push_back(s);
+    }
+  std::vector<std::string> labels;
+  if (c.contains("Labels") && c["Labels"].is_object())
+    for (const auto& [k, v] : c["Labels"].items()) labels.push_back(k + "=" + v.get<std::string>());
+  std::vector<std::string> mounts;
+  if (c.contains("Mounts") && c["Mounts"].is_array())
+    for (const auto& m : c["Mounts"]) mounts.push_back(m.value("Name", m.value("Source", "")));
+  std::vector<std::string> networks;
+  if (c.contains("NetworkSettings") && c["NetworkSettings"].contains("Networks"))
+    for (const auto& [k, v] : c["NetworkSettings"]["Networks"].items()) networks.push_back(k);
+  std::string image = c.value("Image", "");
+  if (!no_trunc && image.starts_with("sha256:")) image = short_id(image);
+  int64_t created = c.value("Created", int64_t{0});
+  return Json{{"Command", Json(command).dump()},
+              {"CreatedAt", go_time(created)},
+              {"ID", no_trunc ? id : short_id(id)},
+              {"Image", image},
+              {"Labels", join(labels, ",")},
+              {"LocalVolumes", "0"},
+              {"Mounts", join(mounts, ",")},
+              {"Names", join(names, ",")},
+              {"Networks", join(networks, ",")},
+              {"Platform", nullptr},
+              {"Ports", ports_text(c.value("Ports", Json::array()))},
+              {"RunningFor", time_ago(created)},
+              {"Size", c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B"},
+              {"State", c.value("State", "")},
+              {"Status", c.value("Status", "")}};
+}
+
+int ps(Context& ctx, const PsOptions& o) {
+  std::string q = "/containers/json?";
+  if (o.all || o.latest || o.last > 0) q += "all=1&";
+  if (o.latest) q += "limit=1&";
+  else if (o.last > 0) q += fmt::format("limit={}&", o.last);
+  if (o.size) q += "size=1&";
+  if (!o.filters.empty()) {
+    auto f = filters_json(o.filters);
+    if (!f) return report(f.error(), kExitDaemon);
+    q += "filters=" + url_escape(*f);
+  }
+  Client c = ctx.client();
+  auto list = get_json(c, q);
+  if (!list) return report(list.error());
+  std::vector<Json> rows;
+  for (const auto& ct : *list) rows.push_back(row(ct, o.no_trunc));
+  std::string format = o.quiet ? "{{.ID}}" : o.format;
+  Json headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},   {"Command", "COMMAND"},
+                  {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Status", "STATUS"},
+                  {"Ports", "PORTS"},       {"Names", "NAMES"},   {"Labels", "LABELS"},
+                  {"Size", "SIZE"},         {"Mounts", "MOUNTS"}, {"Networks", "NETWORKS"},
+                  {"State", "STATE"},       {"LocalVolumes", "LOCAL VOLUMES"}};
+  auto out = render(format, kPsTable, headers, rows);
+  if (!out) return report(out.error(), kExitDaemon);
+  std::fwrite(out->data(), 1, out->size(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+void register_ps(CLI::App& app, Context& ctx, const std::string& name, bool alias) {
+  auto o = std::make_shared<PsOptions>();
+  auto* cmd = add_command(app, name, "List containers");
+  if (alias) {
+    cmd->alias("ps");
+    cmd->alias("list");
+  }
+  cmd->add_flag("-a,--all", o->all, "Show all containers (default shows just running)");
+  cmd->add_flag("-q,--quiet", o->quiet, "Only display container IDs");
+  cmd->add_flag("--no-trunc", o->no_trunc, "Don't truncate output");
+  cmd->add_flag("-l,--latest", o->latest, "Show the latest created container (includes all states)");
+  cmd->add_option("-n,--last", o->last, "Show n last created containers (includes all states)");
+  cmd->add_flag("-s,--size", o->size, "Display total file sizes");
+  cmd->add_option("-f,--filter", o->filters, "Filter output based on conditions provided")->allow_extra_args(false);
+  cmd->add_option("--format", o->format, "Format output using a custom template");
+  set_action(cmd, ctx, [&ctx, o] { return ps(ctx, *o); });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,112 @@
+#include "cli/output.h"
+
+#include <ctime>
+
+#include "base/strings.h"
+#include "cli/template.h"
+
+namespace berth::cli {
+
+std::string human_size(double bytes) {
+  static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+  size_t i = 0;
+  while (bytes >= 1000 && i + 1 < std::size(units)) {
+    bytes /= 1000;
+    ++i;
+  }
+  return fmt::format("{:.3g}{}", bytes, units[i]);
+}
+
+std::string human_duration(int64_t s) {
+  if (s < 1) return "Less than a second";
+  if (s == 1) return "1 second";
+  if (s < 60) return fmt::format("{} seconds", s);
+  int64_t minutes = s / 60;
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return fmt::format("{} minutes", minutes);
+  int64_t hours = (s + 1800) / 3600;  // rounded to the nearest hour
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return fmt::format("{} hours", hours);
+  if (hours < 24 * 7 * 2) return fmt::format("{} days", hours / 24);
+  if (hours < 24 * 30 * 2) return fmt::format("{} weeks", hours / 24 / 7);
+  if (hours < 24 * 365 * 2) return fmt::format("{} months", hours / 24 / 30);
+  return fmt::format("{} years", s / 3600 / 24 / 365);
+}
+
+std::string time_ago(int64_t unix_seconds) {
+  return human_duration(static_cast<int64_t>(std::time(nullptr)) - unix_seconds) + " ago";
+}
+
+static size_t width_of(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;  // count UTF-8 code points
+  return n;
+}
+
+std::string ellipsis(const std::string& s, size_t max) {
+  if (width_of(s) <= max) return s;
+  std::string out;
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80 && ++n == max) break;
+    out += s[i];
+  }
+  return out + "…";
+}
+
+std::string short_id(std::string id) {
+  if (id.starts_with("sha256:")) id.erase(0, 7);
+  return id.size() > 12 ? id.substr(0, 12) : id;
+}
+
+std::string tabwrite(const std::string& text, size_t min_width, size_t padding) {
+  std::vector<std::vector<std::string>> lines;
+  for (const auto& line : split(text, '\n')) lines.push_back(split(line, '\t'));
+  if (!lines.empty() && lines.back().size() == 1 && lines.back()[0].empty()) lines.pop_back();
+  std::vector<size_t> widths;
+  for (const auto& cells : lines)
+    for (size_t i = 0; i + 1 < cells.size(); ++i) {
+      if (widths.size() <= i) widths.resize(i + 1, min_width);
+      widths[i] = std::max(widths[i], width_of(cells[i]) + padding);
+    }
+  std::string out;
+  for (const auto& cells : lines) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) out.append(widths[i] - width_of(cells[i]), ' ');
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+static std::string unescape(std::string f) {
+  std::string out;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] == '\\' && i + 1 < f.size() && (f[i + 1] == 't' || f[i + 1] == 'n')) {
+      out += f[i + 1] == 't' ? '\t' : '\n';
+      ++i;
+    } else {
+      out += f[i];
+    }
+  }
+  return out;
+}
+
+Result<std::string> render(std::string format, const std::string& default_table, const Json& headers,
+                           const std::vector<Json>& rows) {
+  if (format.empty()) format = default_table;
+  bool table = format.starts_with("table");
+  if (table) format.erase(0, 5);
+  format = unescape(std::string(trim(format)));
+  if (table && format.empty()) format = unescape(default_table.substr(5));
+  auto t = BERTH_TRY(Template::parse(format));
+  std::string out;
+  if (table) out += BERTH_TRY(t.execute(headers)) + "\n";
+  for (const auto& row : rows) out += BERTH_TRY(t.execute(row)) + "\n";
+  return table ? tabwrite(out) : out;
+}
+
+}  // namespace berth::cli

@@ -284,3 +284,64 @@ def test_ps_filters(d):
     assert d.docker("ps", "--filter", "status=exited", "-q").stdout.split() != []
     r = d.docker("ps", "--filter", "bogus=1", check=False)
     assert r.returncode != 0 and "invalid filter" in r.stderr
+
+
+def test_malformed_container_requests_are_4xx_and_change_nothing(d):
+    d.docker("create", "--name", "taken", "busybox", "true")
+    d.docker("run", "-d", "--name", "live", "busybox", "sleep", "300")
+    before = d.docker("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.Status}}").stdout
+    dirs = sorted(p.name for p in (d.tmp / "data/containers").iterdir())
+
+    def post(path, body=b"", ctype=b"application/json"):
+        return (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: " + ctype +
+                b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def get(path):
+        return b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    cases = [
+        post(b"/v1.41/containers/create", b"{bad]"),
+        post(b"/v1.41/containers/create", b'{"Image": 5}'),
+        post(b"/v1.41/containers/create", b'{"Image": "busybox", "Cmd": 5}'),
+        post(b"/v1.41/containers/create", b'{"Image": "busybox", "HostConfig": {"Memory": "lots"}}'),
+        post(b"/v1.41/containers/create", b'[1, 2]'),
+        post(b"/v1.41/containers/create?name=bad%2Fname", b'{"Image": "busybox"}'),
+        post(b"/v1.41/containers/create?name=-dash", b'{"Image": "busybox"}'),
+        post(b"/v1.41/containers/create?name=taken", b'{"Image": "busybox"}'),
+        post(b"/v1.41/containers/create", b'{"Image": "nosuchimage"}'),
+        post(b"/v1.41/containers/nosuch/start"),
+        post(b"/v1.41/containers/nosuch/wait"),
+        post(b"/v1.41/containers/live/wait?condition=sometime"),
+        post(b"/v1.41/containers/live/kill?signal=SIGNOPE"),
+        post(b"/v1.41/containers/live/kill?signal=99"),
+        post(b"/v1.41/containers/live/rename?name=taken"),
+        post(b"/v1.41/containers/live/rename?name=b%2Fd"),
+        post(b"/v1.41/containers/live/stop?t=soon"),
+        post(b"/v1.41/containers/live/exec", b'{"Cmd": "sh"}'),
+        post(b"/v1.41/containers/live/exec", b'{"Cmd": []}'),
+        post(b"/v1.41/containers/live/exec", b'{"Cmd": ["true"], "Tty": "yes"}'),
+        post(b"/v1.41/containers/live/exec", b'{"Cmd": ["true"], "WorkingDir": "relative"}'),
+        post(b"/v1.41/containers/taken/exec", b'{"Cmd": ["true"]}'),
+        post(b"/v1.41/containers/live/attach?stream=1&detachKeys=ctrl-%21"),
+        post(b"/v1.41/exec/nosuch/start", b'{"Detach": true}'),
+        post(b"/v1.41/exec/nosuch/resize?h=1&w=1"),
+        get(b"/v1.41/exec/nosuch/json"),
+        get(b"/v1.41/containers/live/logs"),
+        get(b"/v1.41/containers/live/logs?stdout=1&since=yesterday"),
+        get(b"/v1.41/containers/..%2f..%2fetc/json"),
+        get(b"/v1.41/containers/%2e%2e/json"),
+        get(b"/v1.41/containers/a%2fb/json"),
+        get(b"/v1.41/containers/json?filters=%7Bbad"),
+        get(b"/v1.41/containers/json?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D"),
+        get(b"/v1.41/containers/json?limit=many"),
+        b"DELETE /v1.41/containers/live HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"DELETE /v1.41/containers/nosuch HTTP/1.1\r\nHost: x\r\n\r\n",
+        get(b"/v1.41/containers/live/json") [:-2] + b"X-Big: " + b"a" * (100 << 10) + b"\r\n\r\n",
+    ]
+    for i in range(1000):
+        req = cases[i % len(cases)]
+        status = d.raw(req)
+        assert status is not None and 400 <= status < 500, (req[:60], req[-90:], status)
+    assert d.alive()
+    assert d.docker("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.Status}}").stdout == before
+    assert sorted(p.name for p in (d.tmp / "data/containers").iterdir()) == dirs

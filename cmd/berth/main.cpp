@@ -12,7 +12,7 @@ namespace {
 using berth::cli::Context;
 
 // Commands of the docker set that later slices bring.
-const char* kNotYet[] = {"attach", "build", "builder", "commit", "context", "cp", "diff", "events", "export",
+const char* kNotYet[] = {"build", "builder", "commit", "context", "cp", "diff", "events", "export",
                          "import", "login", "logout", "network", "plugin", "port", "pull", "push", "search",
                          "stats", "system", "update", "volume", "compose", "buildx", "swarm", "node",
                          "service", "stack", "secret", "config", "trust", "manifest", "checkpoint", "daemon"};
@@ -31,7 +31,7 @@ void add_not_yet(CLI::App& app, Context& ctx, const std::string& name, const std
 
 // The commands each register_* function adds, in the order main calls them.
 const std::vector<std::vector<const char*>> kGroups = {
-    {"run", "create", "start"},
+    {"run", "create", "start", "attach"},
     {"exec"},
     {"ps"},
     {"images", "rmi", "tag", "history", "load", "save"},
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
     berth::cli::register_exec(*container, ctx);
     berth::cli::register_inspect(*container, ctx, "container");
     berth::cli::register_lifecycle(*container, ctx);
-    for (const char* n : {"attach", "commit", "cp", "diff", "export", "port", "prune", "stats", "update"})
+    for (const char* n : {"commit", "cp", "diff", "export", "port", "prune", "stats", "update"})
       add_not_yet(*container, ctx, n, "container");
   }
   if (want({"image"})) {

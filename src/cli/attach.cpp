@@ -16,14 +16,17 @@
 namespace berth::cli {
 namespace {
 
+// Signals reach the poll loop through this pipe, one byte (the signal
+// number) each: SIGWINCH always, the proxied ones with --sig-proxy.
 int g_winch_pipe[2] = {-1, -1};
+constexpr int kProxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 // The terminal to restore when a signal ends us in raw mode.
 int g_raw_fd = -1;
 termios g_saved{};
 
-void on_winch(int) {
+void on_signal(int sig) {
   int saved = errno;
-  char c = 'w';
+  char c = static_cast<char>(sig);
   if (g_winch_pipe[1] >= 0 && ::write(g_winch_pipe[1], &c, 1) < 0) {
   }
   errno = saved;
@@ -129,13 +132,16 @@ Result<AttachEnd> run_attach(Hijacked& conn, const AttachOptions& opts) {
   bool input = opts.attach_stdin;
   if (!input) ::shutdown(sock, SHUT_WR);
 
-  if (opts.tty && opts.resize) {
-    if (::pipe2(g_winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
-      struct sigaction sa{};
-      sa.sa_handler = on_winch;
-      sa.sa_flags = SA_RESTART;
-      ::sigaction(SIGWINCH, &sa, nullptr);
-    }
+  bool resize = opts.tty && opts.resize;
+  if ((resize || opts.forward_signal) && ::pipe2(g_winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    if (resize) ::sigaction(SIGWINCH, &sa, nullptr);
+    if (opts.forward_signal)
+      for (int sig : kProxied) ::sigaction(sig, &sa, nullptr);
+  }
+  if (resize) {
     int r, c;
     if (terminal_size(1, r, c) || terminal_size(0, r, c)) opts.resize(r, c);
   }
@@ -150,10 +156,16 @@ Result<AttachEnd> run_attach(Hijacked& conn, const AttachOptions& opts) {
       return Error::sys(errno, "poll");
     }
     if (fds[2].revents & POLLIN) {
-      while (::read(g_winch_pipe[0], buf, sizeof buf) > 0) {
+      ssize_t n;
+      bool winch = false;
+      while ((n = ::read(g_winch_pipe[0], buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; ++i) {
+          if (buf[i] == SIGWINCH) winch = true;
+          else if (opts.forward_signal) opts.forward_signal(buf[i]);
+        }
       }
       int r, c;
-      if (opts.resize && (terminal_size(1, r, c) || terminal_size(0, r, c))) opts.resize(r, c);
+      if (winch && opts.resize && (terminal_size(1, r, c) || terminal_size(0, r, c))) opts.resize(r, c);
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(0, buf, sizeof buf);
@@ -197,6 +209,8 @@ Result<AttachEnd> run_attach(Hijacked& conn, const AttachOptions& opts) {
   }
   if (g_winch_pipe[0] >= 0) {
     ::signal(SIGWINCH, SIG_DFL);
+    if (opts.forward_signal)
+      for (int sig : kProxied) ::signal(sig, g_raw_fd >= 0 && sig != SIGINT && sig != SIGUSR1 && sig != SIGUSR2 ? on_fatal : SIG_DFL);
     ::close(g_winch_pipe[0]);
     ::close(g_winch_pipe[1]);
     g_winch_pipe[0] = g_winch_pipe[1] = -1;

@@ -20,6 +20,9 @@ struct AttachOptions {
   std::string detach_keys;  // "ctrl-p,ctrl-q" when empty
   // Called once the stream runs and on every SIGWINCH, with rows, columns.
   std::function<void(int, int)> resize;
+  // --sig-proxy: called with SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 or
+  // SIGUSR2 when berth receives it (docker forwards them as /kill).
+  std::function<void(int)> forward_signal;
 };
 
 enum class AttachEnd { Eof, Detached };

@@ -245,6 +245,19 @@ def test_logs_like_docker(d):  # noqa: F811
     assert berth(d, "logs", "-f", "follow").stdout == "a\nb\n"
 
 
+def test_signals_are_proxied(d):  # noqa: F811
+    """run without a TTY: SIGTERM to berth reaches the container (docker's
+    --sig-proxy), whose trap decides the exit code."""
+    env = dict(os.environ, BERTH_HOST=f"unix://{d.sock}", BERTH_NO_AUTOSTART="1")
+    p = subprocess.Popen([BERTH, "run", "--name", "trap", "busybox", "sh", "-c",
+                          "trap 'echo got TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    assert p.stdout.readline() == "ready\n"
+    p.send_signal(15)
+    out, err = p.communicate(timeout=30)
+    assert (p.returncode, out) == (42, "got TERM\n"), err
+
+
 def test_exec_like_docker(d):  # noqa: F811
     d.docker("run", "-d", "--name", "box", "-e", "X=1", "busybox", "sleep", "300")
     b, k = both(d, "exec", "box", "sh", "-c", "echo $X; echo e >&2; exit 4")
@@ -290,7 +303,7 @@ def test_tag_rmi_save_load(d, tmp_path):  # noqa: F811
 
 
 def test_help_usage_and_daemon_address(d, tmp_path):  # noqa: F811
-    for cmd in ("run", "create", "start", "stop", "restart", "kill", "rm", "ps", "images", "inspect", "logs",
+    for cmd in ("run", "create", "start", "attach", "stop", "restart", "kill", "rm", "ps", "images", "inspect", "logs",
                 "exec", "wait", "rename", "pause", "unpause", "top", "tag", "rmi", "load", "save", "history",
                 "version", "info"):
         r = berth(d, cmd, "--help")
@@ -392,6 +405,14 @@ def test_interactive_run_exec_detach(d):  # noqa: F811
     p.expect(rb"read escape sequence")
     assert p.exit_code() == 0
     assert berth(d, "inspect", "-f", "{{.State.Running}}", "shell").stdout == "true\n"
+    # attach again: the shell is still there (and redraws its prompt).
+    a = Pty(d, "attach", "shell", rows=30, cols=100)
+    time.sleep(0.3)
+    a.send(b"echo again-$((1+1))\r")
+    a.expect(rb"again-2")
+    a.send(b"\x10\x11")
+    a.expect(rb"read escape sequence")
+    assert a.exit_code() == 0
     # exec -it into it, exit with a code.
     e = Pty(d, "exec", "-it", "shell", "sh", rows=25, cols=90)
     e.expect(rb"/ # ")
@@ -399,6 +420,14 @@ def test_interactive_run_exec_detach(d):  # noqa: F811
     e.expect(rb"25 90\r\n")
     e.send(b"exit 9\r")
     assert e.exit_code() == 9
+    # attach, then the shell exits: berth exits with its code.
+    a = Pty(d, "attach", "shell")
+    time.sleep(0.3)
+    a.send(b"exit 4\r")
+    assert a.exit_code() == 4
+    b, k = both(d, "attach", "shell")
+    assert (b.returncode, b.stderr) == (k.returncode, k.stderr) == \
+        (1, "You cannot attach to a stopped container, start it first\n")
     berth(d, "rm", "-f", "shell")
     # A run -it whose shell exits with a code; --rm removes it.
     r = Pty(d, "run", "-it", "--rm", "busybox", "sh")

@@ -70,7 +70,7 @@ void resize(Client& c, const std::string& what, int rows, int cols) {
 // Attach, wait, start, stream; returns the exit code. `started` when the
 // container runs already (start -a of a running one is not our case).
 int attach_wait_start(Context& ctx, const std::string& id, bool in, bool out, bool err, bool tty,
-                      const std::string& detach_keys, bool auto_remove, bool do_start) {
+                      const std::string& detach_keys, bool auto_remove, bool do_start, bool sig_proxy) {
   Client c = ctx.client();
   std::string q = fmt::format("/containers/{}/attach?stream=1{}{}{}", id, in ? "&stdin=1" : "",
                               out ? "&stdout=1" : "", err ? "&stderr=1" : "");
@@ -106,7 +106,19 @@ int attach_wait_start(Context& ctx, const std::string& id, bool in, bool out, bo
     opts.attach_stdin = in;
     opts.tty = tty;
     opts.detach_keys = detach_keys;
-    if (tty) opts.resize = [&](int rows, int cols) { resize(c, "/containers/" + id, rows, cols); };
+    // In raw mode ^C is a byte for the container; signals sent to berth
+    // itself (kill) are passed on with --sig-proxy, as docker does.
+    if (sig_proxy)
+      opts.forward_signal = [&](int sig) { (void)c.call("POST", fmt::format("/containers/{}/kill?signal={}", id, sig)); };
+    bool first = true;
+    if (tty)
+      opts.resize = [&](int rows, int cols) {
+        // Attaching to a running shell: a size that changes makes it
+        // redraw its prompt (docker sends h+1/w+1, then the real size).
+        if (first && !do_start) resize(c, "/containers/" + id, rows + 1, cols + 1);
+        first = false;
+        resize(c, "/containers/" + id, rows, cols);
+      };
     auto r = run_attach(*conn, opts);
     if (!r) {
       raw.reset();
@@ -168,14 +180,14 @@ int run(Context& ctx, RunOptions& o, bool create_only) {
     }
   }
   return attach_wait_start(ctx, *id, in, out, err, o.flags.tty, o.flags.detach_keys,
-                           o.flags.rm, true);
+                           o.flags.rm, true, o.flags.sig_proxy);
 }
 
 void add_run_flags(CLI::App* cmd, RunOptions& o, bool run) {
   RunFlags& f = o.flags;
   if (run) {
     cmd->add_flag("-d,--detach", f.detach, "Run container in background and print container ID");
-    cmd->add_flag("--sig-proxy", f.sig_proxy, "Proxy received signals to the process");
+    cmd->add_flag("--sig-proxy{true}", f.sig_proxy, "Proxy received signals to the process (default true)");
   }
   cmd->add_flag("--rm", f.rm, "Automatically remove the container and its associated anonymous volumes when it exits");
   cmd->add_option("--name", f.name, "Assign a name to the container");
@@ -258,7 +270,7 @@ int start(Context& ctx, const std::vector<std::string>& names, bool attach, bool
       std::fprintf(stderr, "the input device is not a TTY\n");
       return 1;
     }
-    return attach_wait_start(ctx, id, interactive && open_stdin, true, true, tty, detach_keys, false, true);
+    return attach_wait_start(ctx, id, interactive && open_stdin, true, true, tty, detach_keys, false, true, true);
   }
   int rc = 0;
   for (const auto& n : names) {
@@ -272,9 +284,41 @@ int start(Context& ctx, const std::vector<std::string>& names, bool attach, bool
   return rc;
 }
 
+int attach(Context& ctx, const std::string& name, bool no_stdin, const std::string& detach_keys, bool sig_proxy) {
+  Client c = ctx.client();
+  auto info = get_json(c, fmt::format("/containers/{}/json", name));
+  if (!info) return report(info.error());
+  const Json& state = (*info)["State"];
+  if (!state.value("Running", false)) {
+    std::fprintf(stderr, "You cannot attach to a stopped container, start it first\n");
+    return 1;
+  }
+  if (state.value("Paused", false)) {
+    std::fprintf(stderr, "You cannot attach to a paused container, unpause it first\n");
+    return 1;
+  }
+  bool tty = (*info)["Config"].value("Tty", false);
+  bool in = !no_stdin && (*info)["Config"].value("OpenStdin", false);
+  if (tty && in && !::isatty(0)) {
+    std::fprintf(stderr, "the input device is not a TTY\n");
+    return 1;
+  }
+  return attach_wait_start(ctx, info->value("Id", name), in, true, true, tty, detach_keys, false, false, sig_proxy);
+}
+
 }  // namespace
 
 void register_run(CLI::App& app, Context& ctx) {
+  {
+    struct AttachOptions { std::string name, keys; bool no_stdin = false, sig_proxy = true; };
+    auto a = std::make_shared<AttachOptions>();
+    auto* cmd = add_command(app, "attach", "Attach local standard input, output, and error streams to a running container");
+    cmd->add_flag("--no-stdin", a->no_stdin, "Do not attach STDIN");
+    cmd->add_flag("--sig-proxy{true}", a->sig_proxy, "Proxy all received signals to the process (default true)");
+    cmd->add_option("--detach-keys", a->keys, "Override the key sequence for detaching a container");
+    cmd->add_option("CONTAINER", a->name, "Container")->required();
+    set_action(cmd, ctx, [&ctx, a] { return attach(ctx, a->name, a->no_stdin, a->keys, a->sig_proxy); });
+  }
   for (bool is_run : {true, false}) {
     auto o = std::make_shared<RunOptions>();
     auto* cmd = add_command(app, is_run ? "run" : "create",

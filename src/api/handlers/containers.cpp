@@ -332,7 +332,8 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
     };
     Json out = Json::array();
     for (const auto& c : *all) {
-      bool filtered_status = f->count("status") || f->count("exited");
+      // A limit, like a status filter, looks at every container (docker ps -n/-l).
+      bool filtered_status = f->count("status") || f->count("exited") || (*limit && **limit > 0);
       if (!show_all && !filtered_status && c.state.status != "running" && c.state.status != "paused") continue;
       bool keep = true;
       for (const auto& [k, values] : *f) keep = keep && matches(c, k, values);

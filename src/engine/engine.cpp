@@ -201,26 +201,10 @@ Result<AttachStream> Engine::shim_attach(const std::string& id, const std::strin
   if (!exec_id.empty()) req["exec_id"] = exec_id;
   BERTH_TRY(write_all(fd.get(), req.dump() + "\n"));
   // The reply line is the payload of the message that carries the stream.
-  char data[512];
-  iovec iov{data, sizeof data - 1};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  while ((n = ::recvmsg(fd.get(), &msg, MSG_CMSG_CLOEXEC)) < 0)
-    if (errno != EINTR) return Error::sys(errno, "attach to {}", id.substr(0, 12));
+  auto m = BERTH_TRY_CTX(sys::recv_message(fd.get()), "attach to {}", id.substr(0, 12));
   AttachStream out;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int got;
-      std::memcpy(&got, CMSG_DATA(c), sizeof(int));
-      out.fd = Fd(got);
-    }
-  }
-  auto j = parse_json(std::string(data, n > 0 ? static_cast<size_t>(n) : 0), "shim reply");
+  out.fd = std::move(m.fd);
+  auto j = parse_json(m.payload, "shim reply");
   if (!j) return j.error();
   if (!j->value("ok", false)) return shim_error(*j);
   if (!out.fd) return Error::internal("shim: attach reply carried no stream");

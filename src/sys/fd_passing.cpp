@@ -42,8 +42,8 @@ Result<void> send_fd(int sock, int fd, std::string_view name) {
   return {};
 }
 
-Result<Fd> recv_fd(int sock) {
-  char data[256];
+Result<Message> recv_message(int sock) {
+  char data[512];
   iovec iov{data, sizeof data};
   alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
@@ -56,14 +56,22 @@ Result<Fd> recv_fd(int sock) {
     if (errno == EINTR) continue;
     return Error::sys(errno, "receive descriptor");
   }
+  Message out;
+  out.payload.assign(data, static_cast<size_t>(n));
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       int fd;
       std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-      return Fd(fd);
+      out.fd = Fd(fd);
     }
   }
-  return Error::internal("receive descriptor: message carried none");
+  return out;
+}
+
+Result<Fd> recv_fd(int sock) {
+  auto m = BERTH_TRY(recv_message(sock));
+  if (!m.fd) return Error::internal("receive descriptor: message carried none");
+  return std::move(m.fd);
 }
 
 }  // namespace berth::sys

@@ -14,5 +14,12 @@ Result<Fd> connect_unix(const std::string& path);
 // Send one descriptor with a short name as the payload (runc sends the pty's name).
 Result<void> send_fd(int sock, int fd, std::string_view name);
 Result<Fd> recv_fd(int sock);
+// One message: its payload and the descriptor it carried, if any (a reply
+// that may or may not carry one, as the shim's attach).
+struct Message {
+  std::string payload;
+  Fd fd;
+};
+Result<Message> recv_message(int sock);
 
 }  // namespace berth::sys

@@ -27,7 +27,8 @@ Json state_json(const ContainerState& s) {
   return {{"status", s.status},         {"pid", s.pid},
           {"exit_code", s.exit_code},   {"oom_killed", s.oom_killed},
           {"started_at", s.started_at}, {"finished_at", s.finished_at},
-          {"restart_count", s.restart_count}, {"manually_stopped", s.manually_stopped}};
+          {"restart_count", s.restart_count}, {"manually_stopped", s.manually_stopped},
+          {"error", s.error}};
 }
 
 ContainerState state_from(const Json& j) {
@@ -41,6 +42,7 @@ ContainerState state_from(const Json& j) {
   s.finished_at = j.value("finished_at", s.finished_at);
   s.restart_count = j.value("restart_count", int64_t{0});
   s.manually_stopped = j.value("manually_stopped", false);
+  s.error = j.value("error", "");
   return s;
 }
 

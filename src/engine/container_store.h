@@ -38,6 +38,8 @@ struct ContainerState {
   // Stopped by a user (stop, kill, or a restart-policy loop ended by one):
   // unless-stopped and a daemon restart leave it stopped.
   bool manually_stopped = false;
+  // Why the last start failed ("" after a successful one): inspect's State.Error.
+  std::string error;
 };
 
 struct ContainerRecord {

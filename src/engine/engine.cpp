@@ -272,7 +272,7 @@ Result<void> Engine::start(const std::string& name_or_id) { return start_run(nam
 Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
   auto id = BERTH_TRY(containers_.resolve(name_or_id)).id;
   auto lock = container_lock(id);
-  std::lock_guard run(*lock);
+  std::unique_lock run(*lock);
   auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.get(id))));
   if (rec.state.status == "running" || rec.state.status == "paused")
     return Error::make(ErrorCode::AlreadyExists, "container {} is already running", rec.name);
@@ -292,6 +292,40 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
       return ok();
     }
   }
+  if (auto st = launch(rec, by_policy); !st) {
+    // Docker's rule: the container stays created, with the reason and the
+    // shell's code for a command that cannot be found (127) or run (126);
+    // one to be removed automatically goes now.
+    const std::string& why = st.error().message();
+    bool missing = why.find("executable file not found") != std::string::npos ||
+                   why.find("no such file or directory") != std::string::npos;
+    bool denied = why.find("permission denied") != std::string::npos ||
+                  why.find("is a directory") != std::string::npos;
+    rec.state.exit_code = missing ? 127 : denied ? 126 : 128;
+    rec.state.error = why;
+    if (rec.state.status == "restarting") rec.state.status = "exited";
+    (void)containers_.set_state(rec.id, rec.state);
+    (void)shim_request(rec.id, {{"op", "delete"}, {"force", true}});
+    notify();
+    bool auto_remove = rec.config.contains("HostConfig") && rec.config["HostConfig"].is_object() &&
+                       rec.config["HostConfig"].value("AutoRemove", false) == true;
+    if (auto_remove) {
+      run.unlock();
+      if (auto d = remove(rec.id, true); !d && d.error().code() != ErrorCode::NotFound)
+        log::warn("engine: auto-remove {}: {}", rec.id.substr(0, 12), d.error().message());
+    }
+    // A command that cannot run is the request's fault (400, as Docker).
+    if (missing || denied) return Error::make(ErrorCode::InvalidArgument, "{}", rec.state.error);
+    return st;
+  }
+  start_monitor(rec.id);
+  notify();
+  publish(rec, "start");
+  if (health_watch_) health_watch_(rec);
+  return ok();
+}
+
+Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
   auto cfg = BERTH_TRY(parse_create_request(rec.config.dump()));
   std::string sdir = shim_dir(rec.id);
   // A restart: the previous run's shim (if still there) deletes the
@@ -336,15 +370,12 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
   rec.state.finished_at = "0001-01-01T00:00:00Z";
   rec.state.exit_code = 0;
   rec.state.oom_killed = false;
+  rec.state.error.clear();
   if (!by_policy) {
     rec.state.manually_stopped = false;
     rec.state.restart_count = 0;
   }
   BERTH_TRY(containers_.set_state(rec.id, rec.state));
-  start_monitor(rec.id);
-  notify();
-  publish(rec, "start");
-  if (health_watch_) health_watch_(rec);
   return ok();
 }
 

@@ -135,6 +135,7 @@ class Engine {
   void after_exit(const std::string& id);
   // start(), or a restart by the policy (which keeps the restart count).
   Result<void> start_run(const std::string& name_or_id, bool by_policy);
+  Result<void> launch(ContainerRecord& rec, bool by_policy);
   void monitor(const std::string& id);
   void start_monitor(const std::string& id);
   std::shared_ptr<std::mutex> container_lock(const std::string& id);

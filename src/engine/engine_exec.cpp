@@ -112,9 +112,21 @@ Result<void> Engine::exec_start(const std::string& exec_id) {
                                   {"process", process},
                                   {"tty", b.value("Tty", false)},
                                   {"stdin", b.value("AttachStdin", false)}});
-  if (!r) return fail(r.error().code() == ErrorCode::FailedPrecondition
-                          ? Error::make(ErrorCode::Conflict, "Container {} is not running", rec->id)
-                          : r.error());
+  if (!r && r.error().code() == ErrorCode::FailedPrecondition)
+    return fail(Error::make(ErrorCode::Conflict, "Container {} is not running", rec->id));
+  if (!r) {
+    // The process could not be started: the exec has run and ended, with
+    // the shell's code for a command not found (127) or not runnable (126).
+    const std::string& why = r.error().message();
+    bool missing = why.find("executable file not found") != std::string::npos ||
+                   why.find("no such file or directory") != std::string::npos;
+    std::lock_guard lk(mu_);
+    if (auto it = execs_.find(exec_id); it != execs_.end()) {
+      it->second.exited = true;
+      it->second.exit_code = missing ? 127 : 126;
+    }
+    return r.error();
+  }
   std::lock_guard lk(mu_);
   if (auto it = execs_.find(exec_id); it != execs_.end()) {
     it->second.running = true;

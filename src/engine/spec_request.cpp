@@ -100,6 +100,18 @@ Result<void> parse_host(const JsonReader& r, HostConfig& h) {
     h.restart_max_retries = or0(BERTH_TRY(rp.opt_int("MaximumRetryCount")));
   }
   h.auto_remove = orf(BERTH_TRY(r.opt_bool("AutoRemove")));
+  // Docker's rules for a policy.
+  const std::string& rp = h.restart_policy;
+  if (rp != "no" && rp != "always" && rp != "unless-stopped" && rp != "on-failure")
+    return Error::invalid(
+        "invalid restart policy: unknown policy '{}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'",
+        rp);
+  if (rp == "on-failure" && h.restart_max_retries < 0)
+    return Error::invalid("invalid restart policy: maximum retry count cannot be negative");
+  if (rp != "on-failure" && h.restart_max_retries != 0)
+    return Error::invalid("invalid restart policy: maximum retry count can only be used with 'on-failure'");
+  if (h.auto_remove && rp != "no")
+    return Error::invalid("can't create 'AutoRemove' container with restart policy");
   h.init = orf(BERTH_TRY(r.opt_bool("Init")));
   h.ipc_mode = ors(BERTH_TRY(r.opt_str("IpcMode")));
   h.pid_mode = ors(BERTH_TRY(r.opt_str("PidMode")));

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import describe
+from conftest import wait_for as conftest_wait_for
 from test_daemon_containers import d, mounts_under  # noqa: F401 (fixture)
 from test_daemon_images import BERTHD, BUSYBOX_TAR, DOCKER, Daemon
 
@@ -28,13 +30,7 @@ def inspect(d, name):
 
 
 def wait_for(pred, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+    return conftest_wait_for(pred, timeout=timeout, what=what)
 
 
 def in_pty(d, cmd, input_text=None, timeout=60):
@@ -56,7 +52,9 @@ def test_run_foreground_output_and_exit_code(d):
     assert r.stdout == "gone\n"
     assert d.docker("ps", "-aq", "--filter", "status=exited").stdout.split() == [inspect(d, "fg")["Id"][:12]]
     # A child killed by a signal: the shell's 128 + signal comes through.
-    r = d.docker("run", "--rm", "busybox", "sh", "-c", "sleep 100 & kill -USR1 $!; wait $!", check=False)
+    # (A foreground child: ash's `wait $!` answers 0 when it has already
+    # reaped and reported the background job.)
+    r = d.docker("run", "--rm", "busybox", "sh", "-c", 'sh -c "kill -USR1 \\$\\$"; exit $?', check=False)
     assert r.returncode == 128 + signal.SIGUSR1
 
 
@@ -96,8 +94,12 @@ def test_exec(d):
              what="the detached exec")
     r = in_pty(d, ["exec", "-it", "svc", "sh", "-c", "'tty; exit 2'"])
     assert r.returncode == 2 and "/dev/pts/" in r.stdout
+    # A command that cannot run: the reason on the stream, 127 (not found)
+    # or 126 (not executable) as the exec's exit code, as Docker.
     r = d.docker("exec", "svc", "/nonexistent", check=False)
-    assert r.returncode != 0
+    assert r.returncode == 127, describe(r)
+    r = d.docker("exec", "svc", "/etc/passwd", check=False)
+    assert r.returncode == 126, describe(r)
     # Exec in a stopped container is refused.
     d.docker("kill", "svc")
     r = d.docker("exec", "svc", "true", check=False)
@@ -147,6 +149,28 @@ def test_attach_and_start_a(d):
              "sleep 0.5; echo after-attach; exit 2")
     r = d.docker("attach", "talker", check=False)
     assert "after-attach" in r.stdout and r.returncode == 2
+
+
+def test_start_failure(d):
+    # A command that cannot run: docker's 127, the container stays created
+    # with the reason in State.Error; with --rm it is gone.
+    r = d.docker("run", "--name", "nocmd", "busybox", "nosuchcmd", check=False)
+    assert r.returncode == 127 and "executable file not found" in r.stderr, describe(r)
+    st = inspect(d, "nocmd")["State"]
+    assert st["Status"] == "created" and st["ExitCode"] == 127 and "nosuchcmd" in st["Error"]
+    r = d.docker("run", "--rm", "--name", "nocmd-rm", "busybox", "nosuchcmd", check=False, timeout=20)
+    assert r.returncode == 127, describe(r)
+    assert d.docker("ps", "-aq", "--filter", "name=nocmd-rm").stdout == ""
+    # A later start that works clears the error.
+    d.docker("rm", "nocmd")
+    d.docker("create", "--name", "later", "busybox", "true")
+    d.docker("start", "-a", "later")
+    assert inspect(d, "later")["State"]["Error"] == ""
+    # Policies Docker refuses are refused at create, and nothing is made.
+    for args in (["--restart", "sometimes"], ["--restart", "always:3"]):
+        r = d.docker("create", *args, "busybox", "true", check=False)
+        assert r.returncode != 0 and "invalid restart policy" in r.stderr, describe(r)
+    assert d.docker("ps", "-aq").stdout.split() == [inspect(d, "later")["Id"][:12]]
 
 
 def test_restart_policies(d):

@@ -1,6 +1,11 @@
 // The hijacked routes: container attach and exec start, with the exec
 // records around them (create, inspect, resize). docs/design/api.md has the
 // protocol; the bytes go through stream_proxy.
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cstring>
+
 #include "api/handlers/handlers.h"
 #include "api/stream_proxy.h"
 #include "engine/engine.h"
@@ -13,8 +18,17 @@ constexpr std::string_view kRawStream = "application/vnd.docker.raw-stream";
 
 // After the hijack there is no status line to speak with: the error goes
 // down the stream as text, as dockerd does.
-void stream_error(int fd, const Error& e) {
+// An error told on a hijacked stream, as Docker does: framed as stdout
+// (the 8-byte header of the multiplexed stream) unless the stream is a tty's.
+void stream_error(int fd, const Error& e, bool tty) {
   std::string text = e.message() + "\r\n";
+  if (!tty) {
+    uint32_t n = htonl(static_cast<uint32_t>(text.size()));
+    std::string head(8, '\0');
+    head[0] = 1;
+    memcpy(head.data() + 4, &n, 4);
+    text = head + text;
+  }
   (void)!::write(fd, text.data(), text.size());
 }
 
@@ -66,7 +80,8 @@ void add_attach_routes(Router& r, DaemonContext& ctx) {
     int fd = conn->fd;
     auto stream = eng->attach(c->id, [fd] { return peer_closed(fd); });
     if (!stream) {
-      if (stream.error().code() != ErrorCode::Unavailable) stream_error(fd, stream.error());
+      if (stream.error().code() != ErrorCode::Unavailable)
+        stream_error(fd, stream.error(), c->config.value("Tty", false));
       return;
     }
     ProxyOptions opts;
@@ -90,12 +105,21 @@ void add_attach_routes(Router& r, DaemonContext& ctx) {
     std::string keys;
     if (!parse_detach_keys(e->config.value("DetachKeys", ""), &keys))
       return res.error(Error::invalid("Invalid detach keys ({}) provided", e->config.value("DetachKeys", "")));
-    if (auto s = eng->exec_start(e->id); !s) return res.error(s.error());
+    auto started = eng->exec_start(e->id);
+    if (!started) {
+      // A process that could not start is the exec's outcome, as in Docker:
+      // the client gets the stream, the reason in it, and the exit code
+      // from /exec/{id}/json. Anything else is an error of the request.
+      auto now = eng->exec_inspect(e->id);
+      if (!now || !now->exited || body->value("Detach", false)) return res.error(started.error());
+      if (auto conn = res.hijack(kRawStream)) stream_error(conn->fd, started.error(), e->config.value("Tty", false));
+      return;
+    }
     if (body->value("Detach", false)) return res.send(200, "application/json", "");
     auto conn = res.hijack(kRawStream);
     if (!conn) return;
     auto stream = eng->shim_attach(e->container_id, e->id);
-    if (!stream) return stream_error(conn->fd, stream.error());
+    if (!stream) return stream_error(conn->fd, stream.error(), e->config.value("Tty", false));
     ProxyOptions opts;
     opts.forward_stdin = e->config.value("AttachStdin", false);
     opts.detach_keys = keys;

@@ -108,7 +108,7 @@ Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
           {"Args", cmd.size() > 1 ? Json(std::vector<std::string>(cmd.begin() + 1, cmd.end())) : Json::array()},
           {"State", {{"Status", s.status}, {"Running", s.status == "running" || s.status == "paused"},
                      {"Paused", s.status == "paused"}, {"Restarting", s.status == "restarting"}, {"OOMKilled", s.oom_killed},
-                     {"Dead", false}, {"Pid", s.pid}, {"ExitCode", s.exit_code}, {"Error", ""},
+                     {"Dead", false}, {"Pid", s.pid}, {"ExitCode", s.exit_code}, {"Error", s.error},
                      {"StartedAt", s.started_at}, {"FinishedAt", s.finished_at}}},
           {"Image", c.image_id},
           {"Name", "/" + c.name},

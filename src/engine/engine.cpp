@@ -267,6 +267,13 @@ Result<ContainerRecord> Engine::refresh(ContainerRecord rec) {
   return rec;
 }
 
+std::optional<int> command_failure_code(const std::string& why) {
+  auto has = [&](const char* s) { return why.find(s) != std::string::npos; };
+  if (has("executable file not found") || has("no such file or directory")) return 127;
+  if (has("permission denied") || has("is a directory")) return 126;
+  return std::nullopt;
+}
+
 Result<void> Engine::start(const std::string& name_or_id) { return start_run(name_or_id, false); }
 
 Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
@@ -297,11 +304,7 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
     // shell's code for a command that cannot be found (127) or run (126);
     // one to be removed automatically goes now.
     const std::string& why = st.error().message();
-    bool missing = why.find("executable file not found") != std::string::npos ||
-                   why.find("no such file or directory") != std::string::npos;
-    bool denied = why.find("permission denied") != std::string::npos ||
-                  why.find("is a directory") != std::string::npos;
-    rec.state.exit_code = missing ? 127 : denied ? 126 : 128;
+    rec.state.exit_code = command_failure_code(why).value_or(128);
     rec.state.error = why;
     if (rec.state.status == "restarting") rec.state.status = "exited";
     (void)containers_.set_state(rec.id, rec.state);
@@ -315,7 +318,7 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
         log::warn("engine: auto-remove {}: {}", rec.id.substr(0, 12), d.error().message());
     }
     // A command that cannot run is the request's fault (400, as Docker).
-    if (missing || denied) return Error::make(ErrorCode::InvalidArgument, "{}", rec.state.error);
+    if (rec.state.exit_code != 128) return Error::make(ErrorCode::InvalidArgument, "{}", rec.state.error);
     return st;
   }
   start_monitor(rec.id);

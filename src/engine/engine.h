@@ -61,6 +61,10 @@ struct ExecRecord {
   int64_t pid = 0;
 };
 
+// The shell's code for a runtime error about the command: 127 when it was
+// not found, 126 when it could not be run; none for other errors.
+std::optional<int> command_failure_code(const std::string& why);
+
 // POST /containers/{id}/wait?condition=
 enum class WaitCondition { NotRunning, NextExit, Removed };
 

@@ -117,13 +117,10 @@ Result<void> Engine::exec_start(const std::string& exec_id) {
   if (!r) {
     // The process could not be started: the exec has run and ended, with
     // the shell's code for a command not found (127) or not runnable (126).
-    const std::string& why = r.error().message();
-    bool missing = why.find("executable file not found") != std::string::npos ||
-                   why.find("no such file or directory") != std::string::npos;
     std::lock_guard lk(mu_);
     if (auto it = execs_.find(exec_id); it != execs_.end()) {
       it->second.exited = true;
-      it->second.exit_code = missing ? 127 : 126;
+      it->second.exit_code = command_failure_code(r.error().message()).value_or(126);
     }
     return r.error();
   }

@@ -17,9 +17,8 @@ namespace {
 constexpr std::string_view kRawStream = "application/vnd.docker.raw-stream";
 
 // After the hijack there is no status line to speak with: the error goes
-// down the stream as text, as dockerd does.
-// An error told on a hijacked stream, as Docker does: framed as stdout
-// (the 8-byte header of the multiplexed stream) unless the stream is a tty's.
+// down the stream as text, as dockerd does, framed as stdout (the 8-byte
+// header of the multiplexed stream) unless the stream is a tty's.
 void stream_error(int fd, const Error& e, bool tty) {
   std::string text = e.message() + "\r\n";
   if (!tty) {

@@ -36,7 +36,6 @@ TEST(ParseCreateRequest, AllFields) {
   b["Healthcheck"] = {{"Test", {"CMD", "true"}}, {"Interval", 1000000000}, {"Retries", 3}};
   Json& h = b["HostConfig"];
   h["RestartPolicy"] = {{"Name", "on-failure"}, {"MaximumRetryCount", 3}};
-  h["AutoRemove"] = true;
   h["LogConfig"] = {{"Type", "json-file"}, {"Config", {{"max-size", "1m"}}}};
   h["ExtraHosts"] = {"db:10.0.0.2"};
   h["Dns"] = {"1.1.1.1"};
@@ -53,7 +52,7 @@ TEST(ParseCreateRequest, AllFields) {
   EXPECT_EQ(c->healthcheck->retries, 3);
   EXPECT_EQ(c->host.restart_policy, "on-failure");
   EXPECT_EQ(c->host.restart_max_retries, 3);
-  EXPECT_TRUE(c->host.auto_remove);
+  EXPECT_FALSE(c->host.auto_remove);
   EXPECT_EQ(c->host.log_config.at("max-size"), "1m");
   EXPECT_EQ(c->host.extra_hosts, std::vector<std::string>{"db:10.0.0.2"});
   EXPECT_EQ(c->host.console_width, 100u);
@@ -95,6 +94,13 @@ TEST(ParseCreateRequest, BadInput) {
       {R"({"HostConfig": {"Tmpfs": {"/run": 1}}})", "HostConfig.Tmpfs./run: expected string"},
       {R"({"HostConfig": {"Sysctls": "a=b"}})", "HostConfig.Sysctls: expected object"},
       {R"({"HostConfig": {"RestartPolicy": "always"}})", "HostConfig.RestartPolicy: expected object"},
+      {R"({"HostConfig": {"RestartPolicy": {"Name": "sometimes"}}})", "invalid restart policy: unknown policy 'sometimes'"},
+      {R"({"HostConfig": {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": -1}}})",
+       "maximum retry count cannot be negative"},
+      {R"({"HostConfig": {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 2}}})",
+       "maximum retry count can only be used with 'on-failure'"},
+      {R"({"HostConfig": {"AutoRemove": true, "RestartPolicy": {"Name": "unless-stopped"}}})",
+       "can't create 'AutoRemove' container with restart policy"},
       {R"({"HostConfig": {"ConsoleSize": [1]}})", "HostConfig.ConsoleSize: expected [height, width]"},
       {R"({"HostConfig": {"ConsoleSize": [-1, 2]}})", "HostConfig.ConsoleSize: expected [height, width]"},
       {R"({"HostConfig": {"PidsLimit": true}})", "HostConfig.PidsLimit: expected integer, got boolean"},

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/strings.h"
+#include "cli/autostart.h"
 
 namespace berth::cli {
 namespace {
@@ -221,28 +222,46 @@ std::string url_escape(std::string_view s) {
   return out;
 }
 
-Result<Fd> Client::connect_socket() const {
+int connect_unix(const std::string& path, Fd& out) {
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::sys(errno, "socket");
+  if (!fd) return errno;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path_.size() >= sizeof addr.sun_path) return Error::invalid("socket path too long: {}", path_);
-  std::memcpy(addr.sun_path, path_.data(), path_.size());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    int err = errno;
-    if (err == EACCES || err == EPERM)
-      return Error(ErrorCode::PermissionDenied,
-                   fmt::format("permission denied while trying to connect to the berth daemon socket at "
-                               "unix://{}: run as root or join the group \"berth\"",
-                               path_),
-                   err);
-    return Error(ErrorCode::Unavailable,
-                 fmt::format("Cannot connect to the berth daemon at unix://{}. Is berthd running? "
-                             "Start it with `berthd` (as root), or point -H/BERTH_HOST at a running one.",
+  if (path.size() >= sizeof addr.sun_path) return ENAMETOOLONG;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno;
+  out = std::move(fd);
+  return 0;
+}
+
+Result<Fd> Client::connect_socket() const {
+  Fd fd;
+  int err = connect_unix(path_, fd);
+  if ((err == ENOENT || err == ECONNREFUSED) && autostart_) {
+    // Started once per berth process at most: a second failure is reported.
+    static bool tried = false;
+    if (!tried) {
+      tried = true;
+      if (auto started = start_daemon(path_); !started)
+        return Error(ErrorCode::Unavailable,
+                     fmt::format("Cannot connect to the berth daemon at unix://{}: {}", path_,
+                                 started.error().message()));
+      err = connect_unix(path_, fd);
+    }
+  }
+  if (err == 0) return fd;
+  if (err == ENAMETOOLONG) return Error::invalid("socket path too long: {}", path_);
+  if (err == EACCES || err == EPERM)
+    return Error(ErrorCode::PermissionDenied,
+                 fmt::format("permission denied while trying to connect to the berth daemon socket at "
+                             "unix://{}: run as root or join the group \"berth\"",
                              path_),
                  err);
-  }
-  return fd;
+  return Error(ErrorCode::Unavailable,
+               fmt::format("Cannot connect to the berth daemon at unix://{}. Is berthd running? "
+                           "Start it with `berth daemon` (as root), or point -H/BERTH_HOST at a running one.",
+                           path_),
+               err);
 }
 
 Result<std::pair<ResponseHead, std::string>> Client::read_head(int fd) const {

@@ -115,7 +115,10 @@ struct Hijacked {
 
 class Client {
  public:
-  explicit Client(std::string socket_path) : path_(std::move(socket_path)) {}
+  // With `autostart`, a connection that finds nothing listening starts
+  // berthd (see autostart.h) and tries once more.
+  explicit Client(std::string socket_path, bool autostart = false)
+      : path_(std::move(socket_path)), autostart_(autostart) {}
   const std::string& socket_path() const { return path_; }
 
   Result<BodyStream> open(std::string_view method, std::string_view target,
@@ -134,7 +137,11 @@ class Client {
   Result<Fd> connect_socket() const;
   Result<std::pair<ResponseHead, std::string>> read_head(int fd) const;
   std::string path_;
+  bool autostart_;
 };
+
+// connect(2) to a unix socket: 0, or the errno.
+int connect_unix(const std::string& path, Fd& out);
 
 // "Error response from daemon: <message>" from a non-2xx response.
 Error daemon_error(const Response& r);

@@ -154,6 +154,12 @@ Result<int> create_container(const StateDir& dir, const CreateOptions& opts) {
   ctx.state_dir_fd = state_dir_fd.get();
   ctx.console_fd = console.get();
   ctx.preserve_fds = opts.preserve_fds;
+  // Compiled (or taken from the cache) here, not in the container after
+  // `start`: a bad profile fails create, and start does not wait for it.
+  std::optional<SeccompProgram> seccomp;
+  if (spec.linux_->seccomp)
+    seccomp = BERTH_TRY_CTX(compile_seccomp(*spec.linux_->seccomp, dir.root() + "/@seccomp"), "linux.seccomp");
+  ctx.seccomp = seccomp ? &*seccomp : nullptr;
   ctx.original_sigmask = block_forwarded_signals();
 
   child = clone_child(plan.two_stage ? 0 : plan.clone_flags);

@@ -79,7 +79,7 @@ Result<oci::Process> build_process(const ExecOptions& o, const oci::Spec& spec) 
 
 struct ExecChild {
   oci::Process process;
-  const oci::Seccomp* seccomp;
+  std::optional<SeccompProgram> seccomp;
   std::vector<std::pair<int, Fd>> join;
   int sync_fd;
   int console_fd;
@@ -107,7 +107,7 @@ Result<void> exec_steps(ExecChild& c) {
   BERTH_TRY(sync_send(c.sync_fd, SyncMsg::Exec, {}, getpid()));
   close(c.sync_fd);
   c.sync_fd = -1;
-  return finalize_and_exec(c.process, c.seccomp, c.preserve_fds);
+  return finalize_and_exec(c.process, c.seccomp ? &*c.seccomp : nullptr, c.preserve_fds);
 }
 
 [[noreturn]] void exec_child(ExecChild& c) noexcept {
@@ -139,7 +139,8 @@ Result<int> exec_container(const StateDir& dir, const ExecOptions& o) {
   ExecChild ch;
   ch.process = BERTH_TRY(build_process(o, spec));
   if (ch.process.args.empty()) return Error::invalid("process.args: must not be empty");
-  ch.seccomp = spec.linux_ && spec.linux_->seccomp ? &*spec.linux_->seccomp : nullptr;
+  if (spec.linux_ && spec.linux_->seccomp)
+    ch.seccomp = BERTH_TRY_CTX(compile_seccomp(*spec.linux_->seccomp, dir.root() + "/@seccomp"), "linux.seccomp");
   ch.preserve_fds = o.preserve_fds;
   pid_t init = c.state.pid;
 

@@ -107,8 +107,7 @@ Result<void> init_steps(InitContext& ctx) {
   close(ctx.sync_fd);
   ctx.sync_fd = -1;
   if (spec.hooks) BERTH_TRY(run_hooks(spec.hooks->start_container, state.text, "startContainer"));
-  const oci::Seccomp* seccomp = spec.linux_ && spec.linux_->seccomp ? &*spec.linux_->seccomp : nullptr;
-  return finalize_and_exec(*spec.process, seccomp, ctx.preserve_fds);
+  return finalize_and_exec(*spec.process, ctx.seccomp, ctx.preserve_fds);
 }
 
 // A user namespace joined by path owns the namespaces created after joining

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "oci/spec.h"
+#include "runtime/seccomp.h"
 #include "runtime/namespaces.h"
 #include "runtime/rootfs.h"
 
@@ -30,6 +31,7 @@ struct InitContext {
   int state_dir_fd = -1;  // holds exec.fifo; -1 when `run` starts it directly
   int console_fd = -1;    // connected --console-socket, or our own socketpair
   int preserve_fds = 0;
+  const SeccompProgram* seccomp = nullptr;  // compiled before the clone (linux.seccomp)
   sigset_t original_sigmask;
 };
 

@@ -122,7 +122,7 @@ void close_fds_from(int first) {
   closedir(dir);
 }
 
-Result<void> finalize_and_exec(const oci::Process& process, const oci::Seccomp* seccomp,
+Result<void> finalize_and_exec(const oci::Process& process, const SeccompProgram* seccomp,
                                int preserve_fds) {
   if (process.args.empty()) return Error::invalid("process.args: must not be empty");
 
@@ -132,7 +132,7 @@ Result<void> finalize_and_exec(const oci::Process& process, const oci::Seccomp* 
   // container may not keep: load it now, while the process still has it.
   // The filter then has to allow what follows (Docker's profile does).
   const bool seccomp_early = seccomp != nullptr && !process.no_new_privileges;
-  if (seccomp_early) BERTH_TRY(load_seccomp(*seccomp));
+  if (seccomp_early) BERTH_TRY(load_seccomp_program(*seccomp));
 
   const oci::Capabilities none;
   const oci::Capabilities& caps = process.capabilities ? *process.capabilities : none;
@@ -173,7 +173,7 @@ Result<void> finalize_and_exec(const oci::Process& process, const oci::Seccomp* 
 
   // With no_new_privs, as late as possible: the fewer syscalls the filter
   // must allow for the runtime's own sake, the better.
-  if (seccomp != nullptr && !seccomp_early) BERTH_TRY(load_seccomp(*seccomp));
+  if (seccomp != nullptr && !seccomp_early) BERTH_TRY(load_seccomp_program(*seccomp));
 
   execve(path.c_str(), argv.data(), envp.data());
   int err = errno;

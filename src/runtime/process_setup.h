@@ -33,6 +33,7 @@
 
 #include "base/result.h"
 #include "oci/spec.h"
+#include "runtime/seccomp.h"
 
 namespace berth::runtime {
 
@@ -58,7 +59,7 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
 // (LISTEN_FDS); an absent process.capabilities means no capabilities at all.
 // A failed execve returns its errno: ENOENT → NotFound, EACCES →
 // PermissionDenied.
-Result<void> finalize_and_exec(const oci::Process& process, const oci::Seccomp* seccomp,
+Result<void> finalize_and_exec(const oci::Process& process, const SeccompProgram* seccomp,
                                int preserve_fds);
 
 // Mark every descriptor >= first close-on-exec (close_range with

@@ -1,11 +1,17 @@
 #include "runtime/seccomp.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <memory>
 
 #include "base/file.h"
@@ -157,6 +163,100 @@ Result<FilterPtr> build_filter(const oci::Seccomp& seccomp) {
   return ctx;
 }
 
+// linux.seccomp.flags as seccomp(2) takes them.
+Result<unsigned> kernel_flags(const std::vector<std::string>& flags) {
+  unsigned out = 0;
+  for (const auto& flag : flags) {
+    if (flag == "SECCOMP_FILTER_FLAG_TSYNC") out |= SECCOMP_FILTER_FLAG_TSYNC;
+    else if (flag == "SECCOMP_FILTER_FLAG_LOG") out |= SECCOMP_FILTER_FLAG_LOG;
+    else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else return Error::invalid("linux.seccomp.flags: unsupported flag \"{}\"", flag);
+  }
+  return out;
+}
+
+// Everything the compiled program depends on, each string length-prefixed
+// so that no two profiles give the same text.
+std::string cache_key(const oci::Seccomp& s) {
+  std::string k = "berth-seccomp-cache 1\n";
+  auto add = [&k](std::string_view v) { k += fmt::format("{}:{};", v.size(), v); };
+  auto add_num = [&k](auto v) { k += fmt::format("{};", v); };
+  const scmp_version* v = seccomp_version();
+  add_num(v->major);
+  add_num(v->minor);
+  add_num(v->micro);
+  utsname u{};
+  uname(&u);
+  add(u.release);
+  add_num(seccomp_arch_native());
+  add(s.default_action);
+  add_num(s.default_errno_ret.value_or(~0U));
+  add_num(s.architectures.size());
+  for (const auto& a : s.architectures) add(a);
+  add_num(s.flags.size());
+  for (const auto& f : s.flags) add(f);
+  add(s.listener_path);
+  add(s.listener_metadata);
+  add_num(s.syscalls.size());
+  for (const auto& sc : s.syscalls) {
+    add_num(sc.names.size());
+    for (const auto& n : sc.names) add(n);
+    add(sc.action);
+    add_num(sc.errno_ret.value_or(~0U));
+    add_num(sc.args.size());
+    for (const auto& a : sc.args) {
+      add_num(a.index);
+      add_num(a.value);
+      add_num(a.value_two);
+      add(a.op);
+    }
+  }
+  return k;
+}
+
+// FNV-1a, 64 bits: names an entry and catches a torn write. Not a
+// defence against forgery: the entry holds the whole key, compared byte
+// for byte, and only root writes the runtime's root.
+uint64_t fnv1a(std::string_view data) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+// An entry: "<key length>\n<key><program><16 hex digits of fnv1a(program)>".
+constexpr size_t kChecksumSize = 16;
+
+std::string entry_for(const std::string& key, const std::string& bpf) {
+  return fmt::format("{}\n{}{}{:016x}", key.size(), key, bpf, fnv1a(bpf));
+}
+
+// The program in `entry` when the entry is whole and made for `key`.
+std::optional<std::string> program_in(std::string_view entry, const std::string& key) {
+  std::string prefix = fmt::format("{}\n", key.size());
+  if (entry.size() < prefix.size() + key.size() + kChecksumSize || !entry.starts_with(prefix) ||
+      entry.substr(prefix.size(), key.size()) != key)
+    return std::nullopt;
+  std::string_view rest = entry.substr(prefix.size() + key.size());
+  std::string_view bpf = rest.substr(0, rest.size() - kChecksumSize);
+  if (bpf.empty() || bpf.size() % sizeof(sock_filter) != 0 ||
+      fmt::format("{:016x}", fnv1a(bpf)) != rest.substr(bpf.size()))
+    return std::nullopt;
+  return std::string(bpf);
+}
+
+// Written beside, renamed into place: readers see a whole entry or none.
+Result<void> store(const std::string& dir, const std::string& path, const std::string& entry) {
+  BERTH_TRY(mkdir_all(dir, 0700));
+  std::string tmp = fmt::format("{}.{}.tmp", path, getpid());
+  BERTH_TRY(write_file(tmp, entry, 0600));
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return Error::sys(err, "rename {}", tmp);
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<std::string> seccomp_bpf(const oci::Seccomp& seccomp) {
@@ -169,11 +269,43 @@ Result<std::string> seccomp_bpf(const oci::Seccomp& seccomp) {
   return read_fd(mem.get());
 }
 
-Result<void> load_seccomp(const oci::Seccomp& seccomp) {
-  auto ctx = BERTH_TRY(build_filter(seccomp));
-  int rc = seccomp_load(ctx.get());
-  if (rc != 0) return seccomp_error(rc, "load the filter");
+Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp, const std::string& cache_dir) {
+  SeccompProgram prog;
+  prog.flags = BERTH_TRY(kernel_flags(seccomp.flags));
+  if (cache_dir.empty()) {
+    prog.bpf = BERTH_TRY(seccomp_bpf(seccomp));
+    return prog;
+  }
+  const std::string key = cache_key(seccomp);
+  const std::string path = fmt::format("{}/{:016x}.bpf", cache_dir, fnv1a(key));
+  if (auto entry = read_file(path); entry) {
+    if (auto bpf = program_in(*entry, key)) {
+      prog.bpf = std::move(*bpf);
+      return prog;
+    }
+  }
+  prog.bpf = BERTH_TRY(seccomp_bpf(seccomp));
+  if (auto w = store(cache_dir, path, entry_for(key, prog.bpf)); !w)
+    log::debug("seccomp cache: {}", w.error().message());
+  return prog;
+}
+
+Result<void> load_seccomp_program(const SeccompProgram& program) {
+  if (program.bpf.empty() || program.bpf.size() % sizeof(sock_filter) != 0 ||
+      program.bpf.size() / sizeof(sock_filter) > BPF_MAXINSNS)
+    return Error::invalid("seccomp: a program of {} bytes is not a valid filter", program.bpf.size());
+  sock_fprog fprog{};
+  fprog.len = static_cast<unsigned short>(program.bpf.size() / sizeof(sock_filter));
+  fprog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(program.bpf.data()));
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &fprog);
+  // With TSYNC, a positive value is the thread that could not be synchronised.
+  if (rc > 0) return Error::make(ErrorCode::Internal, "seccomp: thread {} could not be synchronised", rc);
+  if (rc < 0) return Error::sys(errno, "seccomp: load the filter");
   return ok();
+}
+
+Result<void> load_seccomp(const oci::Seccomp& seccomp) {
+  return load_seccomp_program(BERTH_TRY(compile_seccomp(seccomp, "")));
 }
 
 }  // namespace berth::runtime

@@ -21,7 +21,26 @@ namespace berth::runtime {
 // array), without loading it: checks a profile, and lets tests compare.
 Result<std::string> seccomp_bpf(const oci::Seccomp& seccomp);
 
-// load_seccomp (process_setup.h) builds the same filter and loads it into
-// the calling process.
+// A filter ready to load: the BPF program and its seccomp(2) flags
+// (SECCOMP_FILTER_FLAG_* from linux.seccomp.flags).
+struct SeccompProgram {
+  std::string bpf;
+  unsigned flags = 0;
+};
+
+// The program for a profile, compiled by libseccomp or, when `cache_dir`
+// is not empty, taken from the cache there (the runtime's root): compiling
+// Docker's profile costs ~15-20 ms, most of a container's start. The key
+// is the whole profile with libseccomp's version, the kernel release and
+// the native architecture; an entry holds its key (compared in full) and a
+// checksum of its program, and one that does not match is compiled again.
+// The cache is written best effort (a failure is logged, the program still
+// returned).
+Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp, const std::string& cache_dir);
+
+// Loads a program into the calling thread with seccomp(2) (needs
+// no_new_privs or CAP_SYS_ADMIN). load_seccomp (process_setup.h) is
+// compile_seccomp without a cache, then this.
+Result<void> load_seccomp_program(const SeccompProgram& program);
 
 }  // namespace berth::runtime

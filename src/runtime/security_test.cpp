@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "runtime/capabilities.h"
 #include "runtime/process_setup.h"
@@ -132,6 +134,56 @@ TEST(Seccomp, MobyProfileLoads) {
   s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
   auto bpf = seccomp_bpf(s);
   ASSERT_TRUE(bpf.ok()) << bpf.error().message();
+}
+
+TEST(Seccomp, CompiledProgramsAreCachedByTheWholeProfile) {
+  auto j = Json::parse(slurp(BERTH_SOURCE_DIR "/tests/fixtures/oci/docker-default-config.json"));
+  auto profile = seccomp_from_json(j["linux"]["seccomp"]);
+  profile.flags = {"SECCOMP_FILTER_FLAG_LOG"};
+  auto fresh = seccomp_bpf(profile);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message();
+  char tmpl[] = "/tmp/berth-seccomp-cache-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = std::string(tmpl) + "/@seccomp";
+  auto entries = [&] {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path());
+    return out;
+  };
+
+  auto first = compile_seccomp(profile, dir);  // compiles and stores
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_TRUE(first->bpf == *fresh);
+  EXPECT_EQ(first->flags, unsigned{SECCOMP_FILTER_FLAG_LOG});
+  ASSERT_EQ(entries().size(), 1u);
+  auto second = compile_seccomp(profile, dir);  // from the entry
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->bpf == *fresh);
+
+  // A torn or altered entry is compiled again (and rewritten).
+  const auto entry = entries()[0];
+  std::string text = slurp(entry.string());
+  std::string altered = text;
+  altered[altered.size() - 20] ^= 1;  // in the program, before its checksum
+  { std::ofstream(entry, std::ios::binary | std::ios::trunc) << altered; }
+  auto third = compile_seccomp(profile, dir);
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->bpf == *fresh);
+  EXPECT_TRUE(slurp(entry.string()) == text);
+
+  // One argument value differs: another program, another entry.
+  auto other = profile;
+  other.syscalls.push_back({{"acct"}, "SCMP_ACT_ERRNO", 38, {}});  // denied by default with EPERM
+  auto o = compile_seccomp(other, dir);
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->bpf != first->bpf);
+  EXPECT_TRUE(o->bpf == *seccomp_bpf(other));
+  EXPECT_EQ(entries().size(), 2u);
+
+  // A bad profile fails the same with or without the cache.
+  other.flags = {"SECCOMP_FILTER_FLAG_BOGUS"};
+  EXPECT_FALSE(compile_seccomp(other, dir).ok());
+  std::filesystem::remove_all(tmpl);
 }
 
 oci::Seccomp allow_all() {

@@ -5,7 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/autostart.h"
 #include "cli/commands/commands.h"
+#include "cli/completion.h"
 
 namespace {
 
@@ -15,7 +17,7 @@ using berth::cli::Context;
 const char* kNotYet[] = {"build", "builder", "commit", "context", "cp", "diff", "events", "export",
                          "import", "login", "logout", "network", "plugin", "port", "pull", "push", "search",
                          "stats", "system", "update", "volume", "compose", "buildx", "swarm", "node",
-                         "service", "stack", "secret", "config", "trust", "manifest", "checkpoint", "daemon"};
+                         "service", "stack", "secret", "config", "trust", "manifest", "checkpoint"};
 
 void add_not_yet(CLI::App& app, Context& ctx, const std::string& name, const std::string& group = "") {
   auto* cmd = berth::cli::add_command(app, name, "(not available yet)");
@@ -75,6 +77,12 @@ int main(int argc, char** argv) {
   // twice over) is most of berth's start-up. --help and unknown commands
   // get the whole table.
   const std::string cmd = command_name(argc, argv);
+  // `berth daemon ARGS`: berthd in the foreground, with berthd's own flags.
+  if (cmd == "daemon") {
+    int at = 1;
+    while (std::string_view(argv[at]) != "daemon") ++at;
+    return berth::cli::exec_daemon(std::vector<std::string>(argv + at + 1, argv + argc));
+  }
   bool everything = true;
   for (const auto& g : kGroups)
     for (const char* n : g)
@@ -96,6 +104,24 @@ int main(int argc, char** argv) {
   if (want(kGroups[6])) berth::cli::register_system(app, ctx);
   for (const char* n : kNotYet)
     if (everything || cmd == n) add_not_yet(app, ctx, n);
+  if (everything) {
+    // Listed for --help and completion; main runs it before parsing.
+    auto* daemon = berth::cli::add_command(app, "daemon", "Run berthd, the daemon, in the foreground");
+    daemon->allow_extras();
+    daemon->prefix_command();
+    // The completion script is generated from this same table.
+    auto* completion = berth::cli::add_command(app, "completion", "Print the bash completion script");
+    auto shell = std::make_shared<std::string>("bash");
+    completion->add_option("SHELL", *shell, "bash");
+    completion->callback([&app, &ctx, shell] {
+      if (*shell != "bash") {
+        std::fprintf(stderr, "berth: completion for '%s' is not available; bash is\n", shell->c_str());
+        ctx.exit_code = 1;
+        return;
+      }
+      std::fputs(berth::cli::bash_completion(app).c_str(), stdout);
+    });
+  }
 
   if (want({"container"})) {
     auto* container = berth::cli::add_command(app, "container", "Manage containers");

@@ -17,8 +17,9 @@ namespace berth::cli {
 struct Context {
   std::string host_flag;    // -H/--host as given
   std::string socket_path;  // resolved before a command's action runs
+  bool autostart = false;   // the default socket: berthd may be started (autostart.h)
   int exit_code = 0;
-  Client client() const { return Client(socket_path); }
+  Client client() const { return Client(socket_path, autostart); }
   // -H, then BERTH_HOST, then DOCKER_HOST, then the default socket; false
   // (after saying why) for an address that is not a unix socket.
   bool resolve_host();

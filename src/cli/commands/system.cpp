@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cli/commands/commands.h"
+#include "cli/autostart.h"
 #include "cli/output.h"
 #include "cli/template.h"
 
@@ -38,7 +39,7 @@ bool Context::resolve_host() {
   if (host.empty()) {
     const char* b = std::getenv("BERTH_HOST");
     const char* d = std::getenv("DOCKER_HOST");
-    host = b && *b ? b : d && *d ? d : "unix:///run/berth/berth.sock";
+    host = b && *b ? b : d && *d ? d : kDefaultSocket;
   }
   if (host.starts_with("unix://")) host.erase(0, 7);
   if (host.find("://") != std::string::npos) {
@@ -47,6 +48,7 @@ bool Context::resolve_host() {
     return false;
   }
   socket_path = host;
+  autostart = autostart_allowed(socket_path == kDefaultSocket);
   return true;
 }
 

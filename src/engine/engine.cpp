@@ -310,9 +310,7 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
     (void)containers_.set_state(rec.id, rec.state);
     (void)shim_request(rec.id, {{"op", "delete"}, {"force", true}});
     notify();
-    bool auto_remove = rec.config.contains("HostConfig") && rec.config["HostConfig"].is_object() &&
-                       rec.config["HostConfig"].value("AutoRemove", false) == true;
-    if (auto_remove) {
+    if (restart_policy(rec).auto_remove) {
       run.unlock();
       if (auto d = remove(rec.id, true); !d && d.error().code() != ErrorCode::NotFound)
         log::warn("engine: auto-remove {}: {}", rec.id.substr(0, 12), d.error().message());

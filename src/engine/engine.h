@@ -65,6 +65,14 @@ struct ExecRecord {
 // not found, 126 when it could not be run; none for other errors.
 std::optional<int> command_failure_code(const std::string& why);
 
+// The restart policy and AutoRemove of a container's create request.
+struct RestartPolicy {
+  std::string name = "no";
+  int64_t max_retries = 0;
+  bool auto_remove = false;
+};
+RestartPolicy restart_policy(const ContainerRecord& rec);
+
 // POST /containers/{id}/wait?condition=
 enum class WaitCondition { NotRunning, NextExit, Removed };
 

@@ -17,22 +17,6 @@ namespace {
 
 bool is_running(const ContainerState& s) { return s.status == "running" || s.status == "paused"; }
 
-struct RestartPolicy {
-  std::string name = "no";
-  int64_t max_retries = 0;
-  bool auto_remove = false;
-};
-
-RestartPolicy restart_policy(const ContainerRecord& rec) {
-  RestartPolicy p;
-  auto cfg = parse_create_request(rec.config.dump());
-  if (!cfg) return p;
-  p.name = cfg->host.restart_policy.empty() ? "no" : cfg->host.restart_policy;
-  p.max_retries = cfg->host.restart_max_retries;
-  p.auto_remove = cfg->host.auto_remove;
-  return p;
-}
-
 // Docker's rule: always and unless-stopped restart unless a user stopped
 // the container; on-failure restarts a non-zero exit up to max retries.
 bool should_restart(const RestartPolicy& p, const ContainerState& s) {
@@ -44,6 +28,16 @@ bool should_restart(const RestartPolicy& p, const ContainerState& s) {
 }
 
 }  // namespace
+
+RestartPolicy restart_policy(const ContainerRecord& rec) {
+  RestartPolicy p;
+  auto cfg = parse_create_request(rec.config.dump());
+  if (!cfg) return p;
+  p.name = cfg->host.restart_policy.empty() ? "no" : cfg->host.restart_policy;
+  p.max_retries = cfg->host.restart_max_retries;
+  p.auto_remove = cfg->host.auto_remove;
+  return p;
+}
 
 std::shared_ptr<std::mutex> Engine::container_lock(const std::string& id) {
   std::lock_guard lk(mu_);

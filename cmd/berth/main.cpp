@@ -14,8 +14,8 @@ namespace {
 using berth::cli::Context;
 
 // Commands of the docker set that later slices bring.
-const char* kNotYet[] = {"build", "builder", "commit", "context", "cp", "diff", "events", "export",
-                         "import", "login", "logout", "network", "plugin", "port", "pull", "push", "search",
+const char* kNotYet[] = {"build", "builder", "context", "cp", "events",
+                         "login", "logout", "network", "plugin", "pull", "push", "search",
                          "stats", "system", "update", "volume", "compose", "buildx", "swarm", "node",
                          "service", "stack", "secret", "config", "trust", "manifest", "checkpoint"};
 
@@ -40,6 +40,11 @@ const std::vector<std::vector<const char*>> kGroups = {
     {"inspect"},
     {"stop", "restart", "kill", "rm", "remove", "wait", "rename", "pause", "unpause", "top", "logs"},
     {"version", "info"},
+    {"port"},
+    {"commit"},
+    {"diff"},
+    {"export"},
+    {"import"},
     {"container"},
     {"image"},
 };
@@ -102,6 +107,11 @@ int main(int argc, char** argv) {
   if (want(kGroups[4])) berth::cli::register_inspect(app, ctx, "");
   if (want(kGroups[5])) berth::cli::register_lifecycle(app, ctx);
   if (want(kGroups[6])) berth::cli::register_system(app, ctx);
+  if (want({"port"})) berth::cli::register_port(app, ctx);
+  if (want({"commit"})) berth::cli::register_commit(app, ctx);
+  if (want({"diff"})) berth::cli::register_diff(app, ctx);
+  if (want({"export"})) berth::cli::register_export(app, ctx);
+  if (want({"import"})) berth::cli::register_import(app, ctx);
   for (const char* n : kNotYet)
     if (everything || cmd == n) add_not_yet(app, ctx, n);
   if (everything) {
@@ -131,7 +141,11 @@ int main(int argc, char** argv) {
     berth::cli::register_exec(*container, ctx);
     berth::cli::register_inspect(*container, ctx, "container");
     berth::cli::register_lifecycle(*container, ctx);
-    for (const char* n : {"commit", "cp", "diff", "export", "port", "prune", "stats", "update"})
+    berth::cli::register_port(*container, ctx);
+    berth::cli::register_commit(*container, ctx);
+    berth::cli::register_diff(*container, ctx);
+    berth::cli::register_export(*container, ctx);
+    for (const char* n : {"cp", "prune", "stats", "update"})
       add_not_yet(*container, ctx, n, "container");
   }
   if (want({"image"})) {
@@ -139,7 +153,8 @@ int main(int argc, char** argv) {
     image->require_subcommand(1);
     berth::cli::register_images(*image, ctx, true);
     berth::cli::register_inspect(*image, ctx, "image");
-    for (const char* n : {"build", "import", "prune", "pull", "push"}) add_not_yet(*image, ctx, n, "image");
+    berth::cli::register_import(*image, ctx);
+    for (const char* n : {"build", "prune", "pull", "push"}) add_not_yet(*image, ctx, n, "image");
   }
 
   try {

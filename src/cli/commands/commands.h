@@ -49,5 +49,14 @@ void register_inspect(CLI::App& app, Context& ctx, const std::string& kind);
 void register_run(CLI::App& app, Context& ctx);
 void register_lifecycle(CLI::App& app, Context& ctx);
 void register_exec(CLI::App& app, Context& ctx);
+void register_port(CLI::App& app, Context& ctx);
+void register_commit(CLI::App& app, Context& ctx);
+void register_diff(CLI::App& app, Context& ctx);
+void register_export(CLI::App& app, Context& ctx);
+void register_import(CLI::App& app, Context& ctx);
+
+// "name:tag" → {"name", "tag"}, "latest" when no tag is given (a ':' in a
+// registry's port is not a tag).
+std::pair<std::string, std::string> split_ref(const std::string& ref);
 
 }  // namespace berth::cli

@@ -9,8 +9,17 @@
 #include "base/strings.h"
 #include "cli/commands/commands.h"
 #include "cli/output.h"
+#include "cli/transfer.h"
 
 namespace berth::cli {
+
+std::pair<std::string, std::string> split_ref(const std::string& ref) {
+  auto colon = ref.rfind(':');
+  auto slash = ref.rfind('/');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return {ref, "latest"};
+  return {ref.substr(0, colon), ref.substr(colon + 1)};
+}
+
 namespace {
 
 struct ImagesOptions {
@@ -19,13 +28,6 @@ struct ImagesOptions {
   std::string format;
   std::string reference;
 };
-
-std::pair<std::string, std::string> split_ref(const std::string& ref) {
-  auto colon = ref.rfind(':');
-  auto slash = ref.rfind('/');
-  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return {ref, "latest"};
-  return {ref.substr(0, colon), ref.substr(colon + 1)};
-}
 
 int images(Context& ctx, const ImagesOptions& o) {
   std::string q = "/images/json?";
@@ -148,25 +150,6 @@ int history(Context& ctx, const HistoryOptions& o) {
   return 0;
 }
 
-// Prints a JSON-lines progress stream; returns the error it carries, if any.
-Result<void> print_progress(BodyStream& s) {
-  std::optional<std::string> failure;
-  BERTH_TRY(s.each_line([&](std::string_view line) -> Result<void> {
-    auto j = Json::parse(line, nullptr, false);
-    if (!j.is_object()) return ok();
-    if (j.contains("errorDetail") || j.contains("error")) {
-      failure = j.contains("error") ? j["error"].get<std::string>() : j["errorDetail"].value("message", "");
-    } else if (j.contains("stream")) {
-      std::fputs(j["stream"].get<std::string>().c_str(), stdout);
-    } else if (j.contains("status")) {
-      std::printf("%s\n", j["status"].get<std::string>().c_str());
-    }
-    return ok();
-  }));
-  if (failure) return Error::internal("{}", *failure);
-  return ok();
-}
-
 int load(Context& ctx, const std::string& input, bool quiet) {
   Fd file;
   int fd = 0;
@@ -181,61 +164,22 @@ int load(Context& ctx, const std::string& input, bool quiet) {
   Client c = ctx.client();
   auto s = c.open_upload("POST", quiet ? "/images/load?quiet=1" : "/images/load?quiet=0", fd, "application/x-tar");
   if (!s) return report(s.error());
-  if (s->status() >= 300) {
-    Response r{s->status(), {}, s->read_all().value_or("")};
-    return report(daemon_error(r));
-  }
+  if (s->status() >= 300) return report(stream_error(*s));
   auto p = print_progress(*s);
   return p ? 0 : report(p.error());
 }
 
 int save(Context& ctx, const std::vector<std::string>& names, const std::string& output) {
-  if (output.empty() && ::isatty(1)) {
-    std::fprintf(stderr, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
-    return 1;
-  }
+  auto out = OutputFile::open(output, "failed to save image");
+  if (!out) return report(out.error());
   std::string q = "/images/get?";
   for (const auto& n : names) q += "names=" + url_escape(n) + "&";
   Client c = ctx.client();
   auto s = c.open("GET", q);
   if (!s) return report(s.error());
-  if (s->status() >= 300) {
-    Response r{s->status(), {}, s->read_all().value_or("")};
-    return report(daemon_error(r));
-  }
-  Fd file;
-  int fd = 1;
-  std::string tmp;
-  if (!output.empty()) {
-    // Written beside the target and renamed at the end: a failed save
-    // leaves no half archive under the name asked for.
-    tmp = output + ".berth-tmp";
-    file.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!file) return report(Error::sys(errno, "failed to save image: open {}", output));
-    fd = file.get();
-  }
-  std::string buf;
-  for (;;) {
-    buf.clear();
-    auto n = s->read(buf);
-    if (!n) {
-      if (!tmp.empty()) ::unlink(tmp.c_str());
-      return report(n.error());
-    }
-    if (*n == 0) break;
-    std::string_view d = buf;
-    while (!d.empty()) {
-      ssize_t w = ::write(fd, d.data(), d.size());
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        if (!tmp.empty()) ::unlink(tmp.c_str());
-        return report(Error::sys(errno, "failed to save image: write"));
-      }
-      d.remove_prefix(static_cast<size_t>(w));
-    }
-  }
-  if (!tmp.empty() && ::rename(tmp.c_str(), output.c_str()) != 0)
-    return report(Error::sys(errno, "failed to save image: rename {}", output));
+  if (s->status() >= 300) return report(stream_error(*s));
+  if (auto r = copy_body(*s, out->fd()); !r) return report(r.error());
+  if (auto r = out->commit(); !r) return report(r.error());
   return 0;
 }
 

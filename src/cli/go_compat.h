@@ -1,0 +1,58 @@
+// What docker's CLI shows through the Go libraries it is built on, written
+// out so that berth prints the same: Go's error texts (errno, strconv,
+// %q), net.JoinHostPort, the natural order of fvbommel/sortorder, and
+// cobra's complaints about a command's number of arguments.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace CLI {
+class App;
+}
+
+namespace berth::cli {
+
+// Go's text for an errno: "no such file or directory" (strerror, first
+// letter lower-cased, as Go's own table reads).
+std::string go_errno_text(int err);
+// Go's os.PathError: "open /x: no such file or directory".
+std::string go_path_error(std::string_view op, std::string_view path, int err);
+// Go's %q of a string: double-quoted, `"` and `\` escaped, control bytes
+// as \n, \t, \xNN.
+std::string go_quote(std::string_view s);
+
+// strconv.ParseUint(s, 10, 16): the value, or Go's error text
+// (`strconv.ParseUint: parsing "x": invalid syntax` / `value out of range`)
+// in `error`. Digits only: no sign, no underscores, not empty.
+std::optional<uint16_t> go_parse_port(std::string_view s, std::string& error);
+
+// net.JoinHostPort: "host:port", or "[host]:port" when host has a ':'.
+std::string join_host_port(std::string_view host, std::string_view port);
+
+// sortorder.NaturalLess: runs of digits compare as numbers ("a2" < "a10"),
+// digits sort before other bytes, and of equal numbers the one with fewer
+// leading zeros first.
+bool natural_less(std::string_view a, std::string_view b);
+
+// cobra's argument-count error as docker 28 words it, or nullopt when
+// `n` is within [min, max] (max = kNoMax: no upper bound):
+//   berth: 'berth port' requires at least 1 and at most 2 arguments
+//
+//   Usage:  berth port CONTAINER [PRIVATE_PORT[/PROTO]]
+//
+//   Run 'berth port --help' for more information
+// `path` is the command as typed ("berth container port"), `use` its
+// usage after the command name ("CONTAINER [PRIVATE_PORT[/PROTO]]").
+constexpr size_t kNoMax = static_cast<size_t>(-1);
+std::optional<std::string> arg_count_error(const std::string& path, const std::string& use, size_t n,
+                                           size_t min, size_t max);
+// "berth container port": the names from the root down to `cmd`.
+std::string command_path(const CLI::App& cmd);
+// Prints arg_count_error for `cmd` to stderr; false when it did.
+bool check_arg_count(const CLI::App& cmd, const std::string& use, size_t n, size_t min, size_t max);
+
+}  // namespace berth::cli

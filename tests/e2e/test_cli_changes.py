@@ -175,6 +175,7 @@ def test_commit_like_docker(changed):
     same_error(d, "commit", "wk", "x@sha256:" + "a" * 64)
     same_error(d, "commit")
     same_error(d, "commit", "wk", "a", "b")
+    same_error(d, "commit", "wk", "-m", "flags come first")
     same_error(d, "container", "commit")
 
 

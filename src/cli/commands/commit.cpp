@@ -47,6 +47,9 @@ int commit(Context& ctx, const CommitOptions& o) {
 void register_commit(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<CommitOptions>();
   auto* cmd = add_command(app, "commit", "Create a new image from a container's changes");
+  // As docker's (SetInterspersed(false)): flags come before the container;
+  // after it every word is an argument.
+  cmd->positionals_at_end();
   cmd->add_option("-a,--author", o->author, "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")");
   cmd->add_option("-c,--change", o->changes, "Apply Dockerfile instruction to the created image")
       ->allow_extra_args(false);

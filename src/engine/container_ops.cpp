@@ -242,6 +242,10 @@ Result<void> export_rootfs(Engine& eng, const ContainerRecord& rec, int out_fd) 
   return ok();
 }
 
+uint64_t rw_size(Engine& eng, const ContainerRecord& rec) {
+  return tree_size(eng.container_dir(rec.id) + "/rw/upper");
+}
+
 Result<int64_t> parse_filter_time(const std::string& value, int64_t now) {
   std::string_view v = trim(value);
   if (v.empty()) return Error::invalid("empty time value");
@@ -297,7 +301,7 @@ Result<PruneReport> prune(Engine& eng, const std::map<std::string, std::vector<s
     if (auto it = filters.find("label!"); it != filters.end())
       for (const auto& f : it->second) keep = keep || labels_match(labels, f);
     if (keep) continue;
-    uint64_t size = tree_size(eng.container_dir(c.id) + "/rw/upper");
+    uint64_t size = rw_size(eng, c);
     if (auto r = eng.remove(c.id, false); !r) {
       // Removed meanwhile by someone else: nothing to report.
       if (r.error().code() == ErrorCode::NotFound) continue;

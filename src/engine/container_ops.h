@@ -74,6 +74,8 @@ struct PruneReport {
   std::vector<std::string> deleted;
   uint64_t space_reclaimed = 0;
 };
+// Bytes in the container's writable layer, hard links once: Docker's SizeRw.
+uint64_t rw_size(Engine& eng, const ContainerRecord& rec);
 // Remove every container that is not running and passes the filters
 // (until=TIME, label=K[=V], label!=K[=V]).
 Result<PruneReport> prune(Engine& eng, const std::map<std::string, std::vector<std::string>>& filters);

@@ -59,22 +59,6 @@ std::string status_text(const ContainerRecord& c, const engine::HealthMonitor* h
   return s.status == "created" ? "Created" : s.status;
 }
 
-Json summary(const ContainerRecord& c, const std::string& image_id, const engine::HealthMonitor* health) {
-  return {{"Id", c.id},
-          {"Names", {"/" + c.name}},
-          {"Image", c.image_name},
-          {"ImageID", image_id},
-          {"Command", join(command_of(c), " ")},
-          {"Created", unix_seconds(c.created)},
-          {"Ports", Json::array()},
-          {"Labels", c.config.contains("Labels") ? c.config["Labels"] : Json::object()},
-          {"State", c.state.status},
-          {"Status", status_text(c, health)},
-          {"HostConfig", {{"NetworkMode", "default"}}},
-          {"NetworkSettings", {{"Networks", Json::object()}}},
-          {"Mounts", Json::array()}};
-}
-
 // The request's HostConfig with Docker's defaults for what it left out
 // (clients read LogConfig.Type, RestartPolicy.Name, NetworkMode).
 Json host_config_json(const ContainerRecord& c) {
@@ -267,6 +251,23 @@ void send_logs(Request& req, Response& res, engine::Engine& eng, const Container
 
 }  // namespace
 
+Json container_summary(const ContainerRecord& c, const std::string& image_id,
+                       const engine::HealthMonitor* health) {
+  return {{"Id", c.id},
+          {"Names", {"/" + c.name}},
+          {"Image", c.image_name},
+          {"ImageID", image_id},
+          {"Command", join(command_of(c), " ")},
+          {"Created", unix_seconds(c.created)},
+          {"Ports", Json::array()},
+          {"Labels", c.config.contains("Labels") ? c.config["Labels"] : Json::object()},
+          {"State", c.state.status},
+          {"Status", status_text(c, health)},
+          {"HostConfig", {{"NetworkMode", "default"}}},
+          {"NetworkSettings", {{"Networks", Json::object()}}},
+          {"Mounts", Json::array()}};
+}
+
 void add_container_routes(Router& r, DaemonContext& ctx) {
   engine::Engine* eng = ctx.engine;
   r.add("GET", "/containers/json", [&ctx, eng](Request& req, Response& res) {
@@ -339,7 +340,7 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
       for (const auto& [k, values] : *f) keep = keep && matches(c, k, values);
       if (!keep) continue;
       if (*limit && **limit > 0 && static_cast<int64_t>(out.size()) >= **limit) break;
-      out.push_back(summary(c, c.image_id, ctx.health));
+      out.push_back(container_summary(c, c.image_id, ctx.health));
     }
     res.json(200, out);
   });

@@ -40,6 +40,12 @@ void add_attach_routes(Router& r, DaemonContext& ctx);
 void add_container_op_routes(Router& r, DaemonContext& ctx);
 void add_event_routes(Router& r, DaemonContext& ctx);
 
+// The entries of /images/json and /containers/json, which /system/df
+// (system.cpp) lists too, with its sizes and counts added.
+Json image_summary(const image::ImageRecord& rec, const image::ImageConfig* cfg);
+Json container_summary(const engine::ContainerRecord& c, const std::string& image_id,
+                       const engine::HealthMonitor* health);
+
 // RFC 3339 → unix seconds, 0 when empty or malformed (Docker's "Created").
 inline int64_t unix_seconds(std::string_view rfc3339) {
   return parse_rfc3339_seconds(rfc3339).value_or(0);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include "api/handlers/handlers.h"
@@ -36,23 +37,6 @@ Json familiar_tags(const ImageRecord& rec) {
   Json tags = Json::array();
   for (const auto& t : rec.tags) tags.push_back(familiar(t));
   return tags;
-}
-
-Json summary(const ImageRecord& rec, const image::ImageConfig* cfg) {
-  Json labels = nullptr;
-  if (cfg && cfg->json.contains("config") && cfg->json["config"].is_object() &&
-      cfg->json["config"].contains("Labels"))
-    labels = cfg->json["config"]["Labels"];
-  return {{"Id", rec.id},
-          {"ParentId", ""},
-          {"RepoTags", familiar_tags(rec)},
-          {"RepoDigests", Json::array()},
-          {"Created", unix_seconds(rec.created)},
-          {"Size", rec.size},
-          {"VirtualSize", rec.size},
-          {"SharedSize", -1},
-          {"Labels", labels},
-          {"Containers", -1}};
 }
 
 // Copy a request body into a pipe for a reader thread (load, import),
@@ -124,7 +108,7 @@ void list_images(DaemonContext& ctx, Request& req, Response& res) {
     }
     if (!keep) continue;
     auto cfg = ctx.images->config(rec);
-    out.push_back(summary(rec, cfg ? &*cfg : nullptr));
+    out.push_back(image_summary(rec, cfg ? &*cfg : nullptr));
   }
   res.json(200, out);
 }
@@ -313,10 +297,18 @@ void prune_images(DaemonContext& ctx, Request& req, Response& res) {
     dangling_only = !(it->second[0] == "false" || it->second[0] == "0");
   auto all = ctx.images->list();
   if (!all) return res.error(all.error());
+  // An image that a container (in any state) was made from stays, as in Docker.
+  std::set<std::string> in_use;
+  if (ctx.engine != nullptr) {
+    auto containers = ctx.engine->list();
+    if (!containers) return res.error(containers.error());
+    for (const auto& c : *containers) in_use.insert(c.image_id);
+  }
   Json deleted = Json::array();
   int64_t reclaimed = 0;
   for (const auto& rec : *all) {
     if (dangling_only && !rec.tags.empty()) continue;
+    if (in_use.count(rec.id)) continue;
     for (const auto& t : rec.tags) deleted.push_back({{"Untagged", familiar(t)}});
     if (!ctx.images->delete_image(rec.id)) continue;
     publish(ctx, "delete", rec.id);
@@ -328,6 +320,23 @@ void prune_images(DaemonContext& ctx, Request& req, Response& res) {
 }
 
 }  // namespace
+
+Json image_summary(const ImageRecord& rec, const image::ImageConfig* cfg) {
+  Json labels = nullptr;
+  if (cfg && cfg->json.contains("config") && cfg->json["config"].is_object() &&
+      cfg->json["config"].contains("Labels"))
+    labels = cfg->json["config"]["Labels"];
+  return {{"Id", rec.id},
+          {"ParentId", ""},
+          {"RepoTags", familiar_tags(rec)},
+          {"RepoDigests", Json::array()},
+          {"Created", unix_seconds(rec.created)},
+          {"Size", rec.size},
+          {"VirtualSize", rec.size},
+          {"SharedSize", -1},
+          {"Labels", labels},
+          {"Containers", -1}};
+}
 
 void add_image_routes(Router& r, DaemonContext& ctx) {
   auto bind = [&ctx](void (*fn)(DaemonContext&, Request&, Response&)) {

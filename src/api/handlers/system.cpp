@@ -1,14 +1,16 @@
-// System routes: _ping, version, info.
+// System routes: _ping, version, info, system/df.
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "api/handlers/handlers.h"
 #include "base/file.h"
 #include "base/strings.h"
+#include "engine/container_ops.h"
 #include "image/manifest.h"
 
 namespace berth::api {
@@ -52,6 +54,59 @@ std::string cgroup_version() {
   return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1";
 }
 
+// GET /system/df: what `docker system df` reads. LayersSize counts each
+// layer once however many images share it; an image's SharedSize is the
+// part of it that other images hold too, Containers how many containers
+// it backs; a container's SizeRw is its writable layer, SizeRootFs that
+// plus its image. berthd has no volumes or build cache yet: empty lists.
+void disk_usage(DaemonContext& ctx, Response& res) {
+  auto images = ctx.images->list();
+  if (!images) return res.error(images.error());
+  auto containers = ctx.engine->list();
+  if (!containers) return res.error(containers.error());
+  std::map<std::string, int64_t> layer_size;  // chain ID → bytes
+  std::map<std::string, int> layer_users;     // chain ID → images that have it
+  for (const auto& rec : *images) {
+    auto sizes = ctx.images->layer_sizes(rec);
+    if (!sizes) return res.error(sizes.error());
+    for (size_t i = 0; i < rec.chain_ids.size() && i < sizes->size(); ++i) {
+      layer_size[rec.chain_ids[i]] = (*sizes)[i];
+      ++layer_users[rec.chain_ids[i]];
+    }
+  }
+  int64_t layers_total = 0;
+  for (const auto& [_, size] : layer_size) layers_total += size;
+  std::map<std::string, int> backs;        // image ID → containers
+  std::map<std::string, int64_t> size_of;  // image ID → Size
+  for (const auto& c : *containers) ++backs[c.image_id];
+  Json image_list = Json::array();
+  for (const auto& rec : *images) {
+    auto cfg = ctx.images->config(rec);
+    Json j = image_summary(rec, cfg ? &*cfg : nullptr);
+    int64_t shared = 0;
+    for (const auto& chain : rec.chain_ids)
+      if (layer_users[chain] > 1) shared += layer_size[chain];
+    j["SharedSize"] = shared;
+    j["Containers"] = backs[rec.id];
+    size_of[rec.id] = rec.size;
+    image_list.push_back(std::move(j));
+  }
+  Json container_list = Json::array();
+  for (const auto& c : *containers) {
+    Json j = container_summary(c, c.image_id, ctx.health);
+    auto rw = static_cast<int64_t>(engine::rw_size(*ctx.engine, c));
+    j["SizeRw"] = rw;
+    j["SizeRootFs"] = rw + size_of[c.image_id];
+    container_list.push_back(std::move(j));
+  }
+  res.json(200, {{"LayersSize", layers_total},
+                 {"Images", image_list},
+                 {"Containers", container_list},
+                 {"Volumes", Json::array()},
+                 {"BuildCache", Json::array()},
+                 {"BuilderSize", 0}});
+}
+
 }  // namespace
 
 void add_system_routes(Router& r, DaemonContext& ctx) {
@@ -69,6 +124,7 @@ void add_system_routes(Router& r, DaemonContext& ctx) {
     for (const auto& [k, v] : details.items()) j[k] = v;
     res.json(200, j);
   });
+  r.add("GET", "/system/df", [&ctx](Request&, Response& res) { disk_usage(ctx, res); });
   r.add("GET", "/info", [&ctx](Request&, Response& res) {
     auto images = ctx.images->list();
     if (!images) return res.error(images.error());

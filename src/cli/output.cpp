@@ -7,14 +7,24 @@
 
 namespace berth::cli {
 
-std::string human_size(double bytes) {
+std::string human_size(double bytes, int precision) {
   static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
   size_t i = 0;
   while (bytes >= 1000 && i + 1 < std::size(units)) {
     bytes /= 1000;
     ++i;
   }
-  return fmt::format("{:.3g}{}", bytes, units[i]);
+  return fmt::format("{:.{}g}{}", bytes, precision, units[i]);
+}
+
+std::string bytes_size(double bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+  size_t i = 0;
+  while (bytes >= 1024 && i + 1 < std::size(units)) {
+    bytes /= 1024;
+    ++i;
+  }
+  return fmt::format("{:.4g}{}", bytes, units[i]);
 }
 
 std::string human_duration(int64_t s) {
@@ -98,10 +108,11 @@ static std::string unescape(std::string f) {
 Result<std::string> render(std::string format, const std::string& default_table, const Json& headers,
                            const std::vector<Json>& rows) {
   if (format.empty()) format = default_table;
+  if (format == "json") format = "{{json .}}";  // docker's JSONFormatKey
   bool table = format.starts_with("table");
   if (table) format.erase(0, 5);
   format = unescape(std::string(trim(format)));
-  if (table && format.empty()) format = unescape(default_table.substr(5));
+  if (table && format.empty()) format = unescape(std::string(trim(default_table.substr(5))));
   auto t = BERTH_TRY(Template::parse(format));
   std::string out;
   if (table) out += BERTH_TRY(t.execute(headers)) + "\n";

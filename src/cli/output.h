@@ -11,8 +11,11 @@
 
 namespace berth::cli {
 
-// 2140160 → "2.14MB": three significant digits, units of 1000.
-std::string human_size(double bytes);
+// 2140160 → "2.14MB": `precision` significant digits (go-units'
+// HumanSizeWithPrecision; HumanSize is 4), units of 1000.
+std::string human_size(double bytes, int precision = 3);
+// 2140160 → "2.041MiB": four significant digits, units of 1024 (go-units' BytesSize).
+std::string bytes_size(double bytes);
 // A duration in seconds → "Less than a second", "3 minutes", "About an hour", "5 days".
 std::string human_duration(int64_t seconds);
 // "<duration> ago" from a unix time.
@@ -28,8 +31,9 @@ std::string tabwrite(const std::string& text, size_t min_width = 10, size_t padd
 
 // Renders rows as docker's formatter does. `format` empty means the
 // command's default table. A format beginning with "table" gets a header
-// line (the template run over `headers`) and alignment; any other format is
-// run once a row. Literal "\t" and "\n" in the format become tab and newline.
+// line (the template run over `headers`) and alignment; "json" is
+// "{{json .}}"; any other format is run once a row. Literal "\t" and "\n"
+// in the format become tab and newline.
 Result<std::string> render(std::string format, const std::string& default_table, const Json& headers,
                            const std::vector<Json>& rows);
 

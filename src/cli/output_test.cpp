@@ -13,6 +13,17 @@ TEST(Output, HumanSize) {
   EXPECT_EQ(human_size(1000), "1kB");
   EXPECT_EQ(human_size(2140160), "2.14MB");
   EXPECT_EQ(human_size(1234567890), "1.23GB");
+  // go-units' HumanSize (prune, df) keeps four digits.
+  EXPECT_EQ(human_size(2140160, 4), "2.14MB");
+  EXPECT_EQ(human_size(2155000, 4), "2.155MB");
+}
+
+TEST(Output, BytesSize) {
+  EXPECT_EQ(bytes_size(0), "0B");
+  EXPECT_EQ(bytes_size(1023), "1023B");
+  EXPECT_EQ(bytes_size(1024), "1KiB");
+  EXPECT_EQ(bytes_size(1536 * 1024), "1.5MiB");
+  EXPECT_EQ(bytes_size(8346136576.0), "7.773GiB");
 }
 
 TEST(Output, HumanDuration) {
@@ -53,6 +64,13 @@ TEST(Output, RenderTableAndPlain) {
   auto def = render("", "table {{.ID}}\t{{.Names}}", headers, rows);
   ASSERT_TRUE(def.ok());
   EXPECT_EQ(*def, *t);
+  // "table" alone is the default table; "json" is {{json .}}.
+  auto bare = render("table", "table {{.ID}}\t{{.Names}}", headers, rows);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(*bare, *t);
+  auto json = render("json", "", headers, {rows[0]});
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(*json, "{\"ID\":\"abc\",\"Names\":\"web\"}\n");
 }
 
 TEST(Attach, DetachKeys) {

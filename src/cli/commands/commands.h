@@ -59,4 +59,16 @@ void register_import(CLI::App& app, Context& ctx);
 // registry's port is not a tag).
 std::pair<std::string, std::string> split_ref(const std::string& ref);
 
+void register_stats(CLI::App& app, Context& ctx);
+void register_events(CLI::App& app, Context& ctx);
+// "prune" of `kind`: "container", "image" or "system".
+void register_prune(CLI::App& app, Context& ctx, const std::string& kind);
+void register_df(CLI::App& app, Context& ctx);
+
+// ["status=exited", ...] → {"status":{"exited":true}}, the filters the docker CLI sends.
+Result<std::string> filters_json(const std::vector<std::string>& filters);
+// A --since/--until value (unix seconds, RFC 3339, a date, or a Go
+// duration before now) as the API wants it: unix seconds.
+Result<std::string> api_timestamp(const std::string& v);
+
 }  // namespace berth::cli

@@ -31,18 +31,6 @@ int each(Context& ctx, const std::vector<std::string>& names,
   return rc;
 }
 
-// A --since/--until value as the API wants it: unix seconds.
-Result<std::string> timestamp(const std::string& v) {
-  if (v.empty()) return v;
-  if (parse_int(v) || v.find_first_not_of("0123456789.") == std::string::npos) return v;
-  if (auto d = parse_go_duration(v)) return std::to_string(static_cast<int64_t>(std::time(nullptr)) - *d / 1000000000);
-  if (auto t = parse_rfc3339_seconds(v)) return std::to_string(*t);
-  if (v.size() == 10) {
-    if (auto t = parse_rfc3339_seconds(v + "T00:00:00Z")) return std::to_string(*t);
-  }
-  return Error::invalid("invalid value for \"since\": failed to parse value as time or duration: \"{}\"", v);
-}
-
 struct LogsOptions {
   bool follow = false, timestamps = false, details = false;
   std::string tail = "all", since, until, name;
@@ -53,10 +41,10 @@ int logs(Context& ctx, const LogsOptions& o) {
   auto info = get_json(c, fmt::format("/containers/{}/json", o.name));
   if (!info) return report(info.error());
   bool tty = (*info)["Config"].value("Tty", false);
-  auto since = timestamp(o.since);
-  auto until = timestamp(o.until);
-  if (!since) return report(since.error());
-  if (!until) return report(until.error());
+  auto since = api_timestamp(o.since);
+  auto until = api_timestamp(o.until);
+  if (!since) return report(since.error().context("invalid value for \"since\""));
+  if (!until) return report(until.error().context("invalid value for \"until\""));
   std::string q = fmt::format("/containers/{}/logs?stdout=1&stderr=1&tail={}", o.name, url_escape(o.tail));
   if (o.follow) q += "&follow=1";
   if (o.timestamps) q += "&timestamps=1";
@@ -115,6 +103,17 @@ int wait(Context& ctx, const std::vector<std::string>& names) {
 }
 
 }  // namespace
+
+Result<std::string> api_timestamp(const std::string& v) {
+  if (v.empty()) return v;
+  if (parse_int(v) || v.find_first_not_of("0123456789.") == std::string::npos) return v;
+  if (auto d = parse_go_duration(v)) return std::to_string(static_cast<int64_t>(std::time(nullptr)) - *d / 1000000000);
+  if (auto t = parse_rfc3339_seconds(v)) return std::to_string(*t);
+  if (v.size() == 10) {
+    if (auto t = parse_rfc3339_seconds(v + "T00:00:00Z")) return std::to_string(*t);
+  }
+  return Error::invalid("failed to parse value as time or duration: \"{}\"", v);
+}
 
 void register_lifecycle(CLI::App& app, Context& ctx) {
   struct StopOptions { std::vector<std::string> names; std::optional<int> time; std::string signal; };

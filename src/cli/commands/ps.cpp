@@ -26,17 +26,6 @@ std::string go_time(int64_t unix_seconds) {
   return buf;
 }
 
-// {"status":{"exited":true}} from ["status=exited", ...], as the docker CLI sends.
-Result<std::string> filters_json(const std::vector<std::string>& filters) {
-  Json f = Json::object();
-  for (const auto& kv : filters) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) return Error::invalid("invalid argument \"{}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", kv);
-    f[kv.substr(0, eq)][kv.substr(eq + 1)] = true;
-  }
-  return f.dump();
-}
-
 std::string ports_text(const Json& ports) {
   std::vector<std::string> out;
   if (!ports.is_array()) return "";
@@ -122,6 +111,16 @@ int ps(Context& ctx, const PsOptions& o) {
 }
 
 }  // namespace
+
+Result<std::string> filters_json(const std::vector<std::string>& filters) {
+  Json f = Json::object();
+  for (const auto& kv : filters) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) return Error::invalid("invalid argument \"{}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", kv);
+    f[kv.substr(0, eq)][kv.substr(eq + 1)] = true;
+  }
+  return f.dump();
+}
 
 void register_ps(CLI::App& app, Context& ctx, const std::string& name, bool alias) {
   auto o = std::make_shared<PsOptions>();

@@ -14,9 +14,9 @@ namespace {
 using berth::cli::Context;
 
 // Commands of the docker set that later slices bring.
-const char* kNotYet[] = {"build", "builder", "context", "cp", "events",
+const char* kNotYet[] = {"build", "builder", "context", "cp",
                          "login", "logout", "network", "plugin", "pull", "push", "search",
-                         "stats", "system", "update", "volume", "compose", "buildx", "swarm", "node",
+                         "update", "volume", "compose", "buildx", "swarm", "node",
                          "service", "stack", "secret", "config", "trust", "manifest", "checkpoint"};
 
 void add_not_yet(CLI::App& app, Context& ctx, const std::string& name, const std::string& group = "") {
@@ -45,6 +45,9 @@ const std::vector<std::vector<const char*>> kGroups = {
     {"diff"},
     {"export"},
     {"import"},
+    {"stats"},
+    {"events"},
+    {"system"},
     {"container"},
     {"image"},
 };
@@ -112,6 +115,17 @@ int main(int argc, char** argv) {
   if (want({"diff"})) berth::cli::register_diff(app, ctx);
   if (want({"export"})) berth::cli::register_export(app, ctx);
   if (want({"import"})) berth::cli::register_import(app, ctx);
+  if (want({"stats"})) berth::cli::register_stats(app, ctx);
+  if (want({"events"})) berth::cli::register_events(app, ctx);
+  if (want({"system"})) {
+    auto* system = berth::cli::add_command(app, "system", "Manage Docker");
+    system->require_subcommand(1);
+    berth::cli::register_system(*system, ctx);
+    system->remove_subcommand(system->get_subcommand("version"));  // docker's system has info only
+    berth::cli::register_events(*system, ctx);
+    berth::cli::register_df(*system, ctx);
+    berth::cli::register_prune(*system, ctx, "system");
+  }
   for (const char* n : kNotYet)
     if (everything || cmd == n) add_not_yet(app, ctx, n);
   if (everything) {
@@ -145,7 +159,9 @@ int main(int argc, char** argv) {
     berth::cli::register_commit(*container, ctx);
     berth::cli::register_diff(*container, ctx);
     berth::cli::register_export(*container, ctx);
-    for (const char* n : {"cp", "prune", "stats", "update"})
+    berth::cli::register_stats(*container, ctx);
+    berth::cli::register_prune(*container, ctx, "container");
+    for (const char* n : {"cp", "update"})
       add_not_yet(*container, ctx, n, "container");
   }
   if (want({"image"})) {
@@ -154,7 +170,8 @@ int main(int argc, char** argv) {
     berth::cli::register_images(*image, ctx, true);
     berth::cli::register_inspect(*image, ctx, "image");
     berth::cli::register_import(*image, ctx);
-    for (const char* n : {"build", "prune", "pull", "push"}) add_not_yet(*image, ctx, n, "image");
+    berth::cli::register_prune(*image, ctx, "image");
+    for (const char* n : {"build", "pull", "push"}) add_not_yet(*image, ctx, n, "image");
   }
 
   try {

@@ -104,6 +104,11 @@ std::string Engine::log_path(const std::string& id) const {
 
 void Engine::publish(const ContainerRecord& rec, const std::string& action,
                      std::map<std::string, std::string> extra) {
+  // Docker's attributes: the container's labels (which `events --filter
+  // label=` matches), then its name and image over them.
+  if (rec.config.contains("Labels") && rec.config["Labels"].is_object())
+    for (const auto& [k, v] : rec.config["Labels"].items())
+      if (v.is_string()) extra[k] = v.get<std::string>();
   extra["name"] = rec.name;
   extra["image"] = rec.image_name;
   events_.publish({"container", action, rec.id, std::move(extra), 0});

@@ -184,7 +184,7 @@ def test_stats_live_table_follows_containers(d):  # noqa: F811
 # ------------------------------------------------------------------ events
 def test_events_like_docker(d):  # noqa: F811
     since = f"{time.time() - 1:.3f}"
-    d.docker("run", "--name", "ev1", "busybox", "true")
+    d.docker("run", "--name", "ev1", "-l", "tier=web", "busybox", "true")
     d.docker("tag", "busybox", "evtag:1")
     d.docker("rm", "ev1")
     time.sleep(1.1)
@@ -199,13 +199,14 @@ def test_events_like_docker(d):  # noqa: F811
                  ("container", "destroy")]:
         assert want in actions, actions
     start = next(line for line in lines if " container start " in line)
-    assert start.endswith(" (image=busybox, name=ev1)"), start
+    assert start.endswith(" (image=busybox, name=ev1, tier=web)"), start
     for args in (["--format", "{{json .}}"], ["--format", "json"],
                  ["--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Status}} {{.ID}} {{.From}}"],
                  ["--format", "{{.Time}} {{.TimeNano}} {{.Scope}} {{json .Actor.Attributes}}"],
                  ["--filter", "event=start", "--filter", "type=container"],
                  ["--filter", "container=ev1", "--format", "{{.Action}}"],
-                 ["--filter", "type=image", "--format", "{{.Action}} {{.Actor.ID}}"]):
+                 ["--filter", "type=image", "--format", "{{.Action}} {{.Actor.ID}}"],
+                 ["--filter", "label=tier=web", "--format", "{{.Action}} {{.Actor.Attributes.tier}}"]):
         same(d, "events", *window, *args)
     same(d, "system", "events", *window, "--format", "{{.Action}}")
     # A relative --since reaches the same history.

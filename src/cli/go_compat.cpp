@@ -62,6 +62,13 @@ std::optional<uint16_t> go_parse_port(std::string_view s, std::string& error) {
   return static_cast<uint16_t>(n);
 }
 
+Result<std::string> trim_id(std::string_view kind, std::string_view id) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
+  auto first = id.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return Error::invalid("invalid {} name or ID: value is empty", kind);
+  return std::string(id.substr(first, id.find_last_not_of(kSpace) - first + 1));
+}
+
 std::string join_host_port(std::string_view host, std::string_view port) {
   if (host.find(':') != std::string_view::npos) return fmt::format("[{}]:{}", host, port);
   return fmt::format("{}:{}", host, port);

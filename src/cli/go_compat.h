@@ -1,7 +1,8 @@
 // What docker's CLI shows through the Go libraries it is built on, written
 // out so that berth prints the same: Go's error texts (errno, strconv,
-// %q), net.JoinHostPort, the natural order of fvbommel/sortorder, and
-// cobra's complaints about a command's number of arguments.
+// %q), the docker client's check of an empty ID, net.JoinHostPort, the
+// natural order of fvbommel/sortorder, and cobra's complaints about a
+// command's number of arguments.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/result.h"
 
 namespace CLI {
 class App;
@@ -29,6 +32,11 @@ std::string go_quote(std::string_view s);
 // (`strconv.ParseUint: parsing "x": invalid syntax` / `value out of range`)
 // in `error`. Digits only: no sign, no underscores, not empty.
 std::optional<uint16_t> go_parse_port(std::string_view s, std::string& error);
+
+// The docker client's trimID: an object name or ID without surrounding
+// whitespace, or InvalidArgument "invalid container name or ID: value is
+// empty" (`kind` = "container") when nothing is left.
+Result<std::string> trim_id(std::string_view kind, std::string_view id);
 
 // net.JoinHostPort: "host:port", or "[host]:port" when host has a ':'.
 std::string join_host_port(std::string_view host, std::string_view port);

@@ -54,6 +54,16 @@ TEST(GoCompat, ErrnoText) {
   EXPECT_EQ(go_path_error("stat", "/x", EACCES), "stat /x: permission denied");
 }
 
+TEST(GoCompat, TrimId) {
+  EXPECT_EQ(*trim_id("container", "web"), "web");
+  EXPECT_EQ(*trim_id("container", " \tweb \n"), "web");
+  for (const char* empty : {"", " ", "\t\n"}) {
+    auto r = trim_id("container", empty);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), "invalid container name or ID: value is empty");
+  }
+}
+
 TEST(GoCompat, JoinHostPort) {
   EXPECT_EQ(join_host_port("0.0.0.0", "8080"), "0.0.0.0:8080");
   EXPECT_EQ(join_host_port("::", "8080"), "[::]:8080");

@@ -77,6 +77,9 @@ def test_diff_like_docker(changed):
     same_error(d, "diff")
     same_error(d, "diff", "wk", "fresh")
     same_error(d, "container", "diff")
+    same_error(d, "diff", "")
+    same_error(d, "diff", " ")
+    same(d, "diff", " wk ")  # the docker client trims the name
 
 
 def test_export_like_docker(changed, tmp_path):
@@ -97,7 +100,8 @@ def test_export_like_docker(changed, tmp_path):
     assert tar_listing(mine.read_bytes()) == listing
     # Errors: no such container (no file made), a directory, a missing folder.
     for args in (["export", "-o", out / "none.tar", "nosuch"], ["export", "-o", out, "wk"],
-                 ["export", "-o", out / "no/dir/x.tar", "wk"], ["export"], ["container", "export", "a", "b"]):
+                 ["export", "-o", out / "no/dir/x.tar", "wk"], ["export"], ["container", "export", "a", "b"],
+                 ["export", "-o", out / "empty.tar", ""]):
         same_error(d, *args)
     assert sorted(p.name for p in out.iterdir()) == ["mine.tar", "theirs.tar"]  # no temporary files left
     # A terminal on stdout is refused before the daemon is asked.
@@ -176,6 +180,7 @@ def test_commit_like_docker(changed):
     same_error(d, "commit")
     same_error(d, "commit", "wk", "a", "b")
     same_error(d, "commit", "wk", "-m", "flags come first")
+    same_error(d, "commit", " ", "x")
     same_error(d, "container", "commit")
 
 
@@ -187,7 +192,7 @@ def test_port_without_published_ports(d):  # noqa: F811
     assert b.stderr == "Error: No public port '80' published for box\n"
     for args in (["port", "box", "80/udp"], ["port", "box", "http"], ["port", "box", "70000/tcp"],
                  ["port", "box", "/tcp"], ["port", "nosuch"], ["port", "nosuch", "80"], ["port"],
-                 ["port", "box", "80", "81"], ["container", "port"]):
+                 ["port", "box", "80", "81"], ["container", "port"], ["port", ""], ["port", " ", "80"]):
         same_error(d, *args)
 
 

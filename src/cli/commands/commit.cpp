@@ -15,8 +15,9 @@ struct CommitOptions {
 };
 
 int commit(Context& ctx, const CommitOptions& o) {
-  const std::string& container = o.args[0];
-  std::string q = "/commit?container=" + url_escape(container);
+  auto container = trim_id("container", o.args[0]);
+  if (!container) return report(container.error());
+  std::string q = "/commit?container=" + url_escape(*container);
   if (o.args.size() > 1) {
     // The docker client sends the familiar name and the tag apart, "latest"
     // when none is given; a digest cannot be a tag.

@@ -15,8 +15,10 @@ int diff(Context& ctx, const std::string& name) {
     std::fprintf(stderr, "Container name cannot be empty\n");
     return 1;
   }
+  auto id = trim_id("container", name);
+  if (!id) return report(id.error());
   Client c = ctx.client();
-  auto changes = get_json(c, fmt::format("/containers/{}/changes", name));
+  auto changes = get_json(c, fmt::format("/containers/{}/changes", *id));
   if (!changes) return report(changes.error());
   // Kind as the API numbers it: 0 modified, 1 added, 2 deleted. The daemon
   // answers null when nothing changed.

@@ -14,8 +14,10 @@ int export_container(Context& ctx, const std::string& name, const std::string& o
   // daemon is asked.
   auto out = OutputFile::open(output, "failed to export container");
   if (!out) return report(out.error());
+  auto id = trim_id("container", name);
+  if (!id) return report(id.error());
   Client c = ctx.client();
-  auto s = c.open("GET", fmt::format("/containers/{}/export", name));
+  auto s = c.open("GET", fmt::format("/containers/{}/export", *id));
   if (!s) return report(s.error());
   if (s->status() >= 300) return report(stream_error(*s));
   if (auto r = copy_body(*s, out->fd()); !r) return report(r.error());

@@ -10,8 +10,10 @@ namespace berth::cli {
 namespace {
 
 int port(Context& ctx, const std::string& name, const std::string& spec) {
+  auto id = trim_id("container", name);
+  if (!id) return report(id.error());
   Client c = ctx.client();
-  auto info = get_json(c, fmt::format("/containers/{}/json", name));
+  auto info = get_json(c, fmt::format("/containers/{}/json", *id));
   if (!info) return report(info.error());
   const Json* ports = nullptr;
   if (info->contains("NetworkSettings") && (*info)["NetworkSettings"].is_object() &&

@@ -345,5 +345,15 @@ def test_system_info_alias(d):  # noqa: F811
     same(d, "system", "info", "--format", "{{.Images}} {{.OSType}} {{.Driver}}")
     assert berth(d, "system", "info", "--format", "{{.Images}}").stdout == berth(d, "info", "--format",
                                                                                "{{.Images}}").stdout
-    b, k = both(d, "system", "version")
-    assert b.returncode != 0 and k.returncode != 0
+    # docker's system group has info, events, df and prune; version is not one of them.
+    groups = berth(d, "system", "--help").stdout
+    assert all(f"\n  {c} " in groups for c in ("info", "events", "df", "prune")) and "version" not in groups
+
+
+def test_commands_without_arguments(d):  # noqa: F811
+    # cobra's NoArgs: docker's message (its own name aside) and exit 1.
+    for args in (["events", "extra"], ["system", "events", "x"], ["system", "df", "x", "y"],
+                 ["system", "prune", "-f", "x"], ["container", "prune", "x"], ["image", "prune", "-a", "x"]):
+        b, k = both(d, *args)
+        assert (b.returncode, b.stdout) == (k.returncode, k.stdout) == (1, ""), args
+        assert b.stderr.replace("berth", "docker") == k.stderr, (b.stderr, k.stderr)

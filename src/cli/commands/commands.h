@@ -67,6 +67,11 @@ void register_df(CLI::App& app, Context& ctx);
 
 // ["status=exited", ...] → {"status":{"exited":true}}, the filters the docker CLI sends.
 Result<std::string> filters_json(const std::vector<std::string>& filters);
+// cobra's cli.NoArgs, as docker 28 words it: false, after
+//   berth: 'berth events' accepts no arguments\n\nUsage:  berth events [OPTIONS]\n\n
+//   Run 'berth events --help' for more information
+// on stderr, when `args` (a hidden positional of `cmd`) is not empty.
+bool check_no_args(const CLI::App& cmd, const std::vector<std::string>& args, const std::string& use);
 // A --since/--until value (unix seconds, RFC 3339, a date, or a Go
 // duration before now) as the API wants it: unix seconds.
 Result<std::string> api_timestamp(const std::string& v);

@@ -14,6 +14,7 @@ namespace {
 struct DfOptions {
   bool verbose = false;
   std::string format;
+  std::vector<std::string> args;  // none allowed; collected to say so as docker does
 };
 
 const char* kDfTable = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
@@ -223,7 +224,8 @@ void register_df(CLI::App& app, Context& ctx) {
   auto* cmd = add_command(app, "df", "Show docker disk usage");
   cmd->add_flag("-v,--verbose", o->verbose, "Show detailed information on space usage");
   cmd->add_option("--format", o->format, "Format output using a custom template");
-  set_action(cmd, ctx, [&ctx, o] { return df(ctx, *o); });
+  cmd->add_option("ARGS", o->args)->group("");
+  set_action(cmd, ctx, [&ctx, o, cmd] { return check_no_args(*cmd, o->args, "[OPTIONS]") ? df(ctx, *o) : 1; });
 }
 
 }  // namespace berth::cli

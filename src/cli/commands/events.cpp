@@ -15,6 +15,7 @@ namespace {
 struct EventsOptions {
   std::string since, until, format;
   std::vector<std::string> filters;
+  std::vector<std::string> args;  // none allowed; collected to say so as docker does
 };
 
 // Go's time.Format("2006-01-02T15:04:05.000000000Z07:00") in local time.
@@ -141,7 +142,8 @@ void register_events(CLI::App& app, Context& ctx) {
   cmd->add_option("--until", o->until, "Stream events until this timestamp");
   cmd->add_option("-f,--filter", o->filters, "Filter output based on conditions provided")->allow_extra_args(false);
   cmd->add_option("--format", o->format, "Format output using a custom template");
-  set_action(cmd, ctx, [&ctx, o] { return events(ctx, *o); });
+  cmd->add_option("ARGS", o->args)->group("");
+  set_action(cmd, ctx, [&ctx, o, cmd] { return check_no_args(*cmd, o->args, "[OPTIONS]") ? events(ctx, *o) : 1; });
 }
 
 }  // namespace berth::cli

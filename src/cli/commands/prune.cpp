@@ -20,6 +20,7 @@ namespace {
 struct PruneOptions {
   bool force = false, all = false, volumes = false;
   std::vector<std::string> filters;
+  std::vector<std::string> args;  // none allowed; collected to say so as docker does
 };
 
 // docker's prompt.Confirm: the question on stdout, one line from stdin,
@@ -157,7 +158,10 @@ void register_prune(CLI::App& app, Context& ctx, const std::string& kind) {
                                   : "Remove all unused images not just dangling ones");
   if (kind == "system") cmd->add_flag("--volumes", o->volumes, "Prune anonymous volumes");
   cmd->add_option("--filter", o->filters, "Provide filter values (e.g. \"until=<timestamp>\")")->allow_extra_args(false);
-  set_action(cmd, ctx, [&ctx, kind, o] { return prune(ctx, kind, *o); });
+  cmd->add_option("ARGS", o->args)->group("");
+  set_action(cmd, ctx, [&ctx, kind, o, cmd] {
+    return check_no_args(*cmd, o->args, "[OPTIONS]") ? prune(ctx, kind, *o) : 1;
+  });
 }
 
 }  // namespace berth::cli

@@ -6,6 +6,7 @@
 
 #include "cli/commands/commands.h"
 #include "cli/autostart.h"
+#include "cli/go_compat.h"
 #include "cli/output.h"
 #include "cli/template.h"
 
@@ -62,6 +63,14 @@ Result<void> post(Client& c, const std::string& method, const std::string& path,
   auto r = BERTH_TRY(c.call(method, path, body ? body->dump() : std::string()));
   if (r.status >= 300 && r.status != 304) return daemon_error(r);
   return ok();
+}
+
+bool check_no_args(const CLI::App& cmd, const std::vector<std::string>& args, const std::string& use) {
+  if (args.empty()) return true;
+  std::string path = command_path(cmd);
+  std::fprintf(stderr, "%s: '%s' accepts no arguments\n\nUsage:  %s %s\n\nRun '%s --help' for more information\n",
+               path.substr(0, path.find(' ')).c_str(), path.c_str(), path.c_str(), use.c_str(), path.c_str());
+  return false;
 }
 
 namespace {

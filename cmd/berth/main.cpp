@@ -8,6 +8,7 @@
 #include "cli/autostart.h"
 #include "cli/commands/commands.h"
 #include "cli/completion.h"
+#include "cli/go_compat.h"
 
 namespace {
 
@@ -180,18 +181,20 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
-  } catch (const CLI::RequiredError& e) {
-    // A missing argument: docker says so and exits 1.
-    std::fprintf(stderr, "berth: %s\nSee 'berth --help'.\n", e.what());
-    return 1;
   } catch (const CLI::ParseError& e) {
     if (app.get_subcommands().empty() && !app.remaining().empty()) {
       std::fprintf(stderr, "berth: '%s' is not a berth command.\nSee 'berth --help'\n", app.remaining()[0].c_str());
       return 1;
     }
-    // A bad flag: exit 125, as docker does.
-    std::fprintf(stderr, "berth: %s\nSee 'berth --help'.\n", e.what());
-    return berth::cli::kExitDaemon;
+    // The usage of the command that refused the line, as docker prints it.
+    const CLI::App* cmd = &app;
+    while (!cmd->get_subcommands().empty()) cmd = cmd->get_subcommands().front();
+    // A management group without its command: its help, as docker shows.
+    if (cmd != &app && !cmd->get_subcommands([](const CLI::App*) { return true; }).empty()) {
+      std::fputs(cmd->help().c_str(), stdout);
+      return 0;
+    }
+    return berth::cli::report_parse_error(*cmd, e);
   }
   if (version) {
     std::printf("Berth version 0.1.0\n");

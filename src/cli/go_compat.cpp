@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -123,6 +124,92 @@ std::string command_path(const CLI::App& cmd) {
   std::string out;
   for (auto it = names.rbegin(); it != names.rend(); ++it) out += (out.empty() ? "" : " ") + *it;
   return out;
+}
+
+std::string usage_of(const CLI::App& cmd) {
+  // docker's own words where the table's positionals do not say it: the
+  // commands that read their arguments themselves, and docker's
+  // REPOSITORY[:TAG] and NAME|ID forms.
+  static const std::map<std::string, std::string> docker_use = {
+      {"commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]"},
+      {"create", "[OPTIONS] IMAGE [COMMAND] [ARG...]"},
+      {"run", "[OPTIONS] IMAGE [COMMAND] [ARG...]"},
+      {"exec", "[OPTIONS] CONTAINER COMMAND [ARG...]"},
+      {"diff", "CONTAINER"},
+      {"export", "[OPTIONS] CONTAINER"},
+      {"images", "[OPTIONS] [REPOSITORY[:TAG]]"},
+      {"image ls", "[OPTIONS] [REPOSITORY[:TAG]]"},
+      {"import", "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]"},
+      {"inspect", "[OPTIONS] NAME|ID [NAME|ID...]"},
+      {"port", "CONTAINER [PRIVATE_PORT[/PROTO]]"},
+      {"stats", "[OPTIONS] [CONTAINER...]"},
+      {"tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]"},
+      {"top", "CONTAINER [ps OPTIONS]"},
+  };
+  std::string path = command_path(cmd);
+  path = path.substr(std::min(path.size(), path.find(' ') + 1));  // without "berth "
+  const std::string last = cmd.get_name();
+  for (const std::string& key : {path, last}) {
+    auto it = docker_use.find(key);
+    if (it != docker_use.end() && !(key == last && path.starts_with("image ") && last == "ls")) return it->second;
+  }
+  std::string use;
+  bool flags = false;
+  for (const CLI::Option* opt : cmd.get_options()) {
+    if (opt->nonpositional()) {
+      flags = flags || opt != cmd.get_help_ptr();
+      continue;
+    }
+    std::string name = opt->get_name();
+    if (name.empty()) continue;
+    std::string item = opt->get_items_expected_max() > 1 ? name + " [" + name + "...]" : name;
+    use += " " + (opt->get_required() ? item : "[" + item + "]");
+  }
+  return (flags ? "[OPTIONS]" : "") + (flags ? use : use.empty() ? "" : use.substr(1));
+}
+
+int report_parse_error(const CLI::App& cmd, const CLI::ParseError& e) {
+  const std::string path = command_path(cmd);
+  const std::string use = usage_of(cmd);
+  size_t min = 0, max = 0;
+  for (const CLI::Option* opt : cmd.get_options()) {
+    if (opt->nonpositional()) continue;
+    size_t most = static_cast<size_t>(std::max(opt->get_items_expected_max(), 1));
+    if (opt->get_required()) min += static_cast<size_t>(std::max(opt->get_items_expected_min(), 1));
+    max = (max == kNoMax || most > (1U << 20)) ? kNoMax : max + most;
+  }
+  if (dynamic_cast<const CLI::RequiredError*>(&e)) {
+    if (auto msg = arg_count_error(path, use, 0, std::max<size_t>(min, 1), max)) {
+      std::fprintf(stderr, "%s\n", msg->c_str());
+      return 1;
+    }
+  }
+  if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    std::string what = extras->what();
+    size_t colon = what.rfind(": ");
+    std::string first = colon == std::string::npos ? "" : what.substr(colon + 2);
+    first = first.substr(0, first.find(' '));
+    if (!first.empty() && first[0] != '-') {
+      if (auto msg = arg_count_error(path, use, max + 1, min, max)) {
+        std::fprintf(stderr, "%s\n", msg->c_str());
+        return 1;
+      }
+    }
+    // pflag's words: "-z" is a shorthand, reported by its letter.
+    if (first.size() >= 2 && first[0] == '-' && first[1] != '-') {
+      std::fprintf(stderr, "unknown shorthand flag: '%c' in %s\n\nUsage:  %s %s\n\nRun '%s --help' for more information\n",
+                   first[1], first.c_str(), path.c_str(), use.c_str(), path.c_str());
+      return 125;
+    }
+    if (!first.empty()) {
+      std::fprintf(stderr, "unknown flag: %s\n\nUsage:  %s %s\n\nRun '%s --help' for more information\n",
+                   first.c_str(), path.c_str(), use.c_str(), path.c_str());
+      return 125;
+    }
+  }
+  std::fprintf(stderr, "%s\n\nUsage:  %s %s\n\nRun '%s --help' for more information\n", e.what(), path.c_str(),
+               use.c_str(), path.c_str());
+  return 125;
 }
 
 bool check_arg_count(const CLI::App& cmd, const std::string& use, size_t n, size_t min, size_t max) {

@@ -15,6 +15,7 @@
 
 namespace CLI {
 class App;
+class ParseError;
 }
 
 namespace berth::cli {
@@ -62,5 +63,16 @@ std::optional<std::string> arg_count_error(const std::string& path, const std::s
 std::string command_path(const CLI::App& cmd);
 // Prints arg_count_error for `cmd` to stderr; false when it did.
 bool check_arg_count(const CLI::App& cmd, const std::string& use, size_t n, size_t min, size_t max);
+
+// A command's usage after its name, from its table entry: "[OPTIONS]"
+// when it has flags, then its positionals, an optional one in brackets and
+// a repeated one as docker writes it ("CONTAINER [CONTAINER...]").
+std::string usage_of(const CLI::App& cmd);
+
+// A command line CLI11 refused, reported as docker's cobra does, and its
+// exit code: a missing or extra argument is the arg-count error (exit 1);
+// an unknown flag "unknown flag: --x" with the usage (exit 125), as is any
+// other bad flag or value.
+int report_parse_error(const CLI::App& cmd, const CLI::ParseError& e);
 
 }  // namespace berth::cli

@@ -438,3 +438,15 @@ def test_interactive_run_exec_detach(d):  # noqa: F811
     # -t without a terminal on stdin: docker's message.
     b, k = both(d, "run", "-it", "--rm", "busybox", "true")
     assert (b.returncode, b.stderr) == (k.returncode, k.stderr) == (1, "the input device is not a TTY\n")
+
+
+def test_usage_errors_like_docker(d):  # noqa: F811
+    """A wrong flag or a wrong number of arguments: docker's message, the
+    usage of that command, docker's exit code (125 for a flag, 1 for a count)."""
+    for args in (["ps", "--bogus"], ["images", "--nope"], ["image", "ls", "-z"], ["events", "--nope"],
+                 ["system", "df", "--x"], ["rm"], ["stop"], ["logs"], ["rename", "a"], ["container", "rm"],
+                 ["image", "rm"], ["rename", "a", "b", "c"], ["wait"], ["kill"], ["tag", "a"], ["diff"],
+                 ["export"], ["port"], ["inspect"], ["commit"], ["history"], ["start", "--bogus", "x"]):
+        b, k = both(d, *args)
+        assert b.returncode == k.returncode, (args, describe(b), describe(k))
+        assert b.stderr == k.stderr.replace("docker", "berth"), (args, b.stderr, k.stderr)

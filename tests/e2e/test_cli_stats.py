@@ -141,6 +141,19 @@ def test_stats_no_stream_like_docker(d):  # noqa: F811
     for key in ("Container", "ID", "Name", "PIDs", "NetIO"):
         assert bj[key] == kj[key], key
     assert bj["MemUsage"].split(" / ")[1] == kj["MemUsage"].split(" / ")[1] == "64MiB"
+    # The arithmetic: MEM % is usage over limit; a spinning container shows CPU, a sleeping one little.
+    mem, pct = berth(d, "stats", "--no-stream", "--format", "{{.MemUsage}}|{{.MemPerc}}", "svc").stdout.strip().split("|")
+    units = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+    used, limit = (float(m.group(1)) * units[m.group(2)]
+                   for m in (re.fullmatch(r"([\d.]+)(\w+)", x) for x in mem.split(" / ")))
+    assert abs(used / limit * 100 - float(pct[:-1])) < 0.1, (mem, pct)
+    d.docker("run", "-d", "--name", "spin", "busybox", "sh", "-c", "while :; do :; done")
+    try:
+        cpu = dict(line.split() for line in berth(d, "stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}}",
+                                                   "spin", "svc").stdout.splitlines())
+        assert float(cpu["spin"][:-1]) > 10 and float(cpu["svc"][:-1]) < 5, cpu
+    finally:
+        d.docker("rm", "-f", "spin")
     # A container that is not there: docker's message and exit 1, no table.
     b, k = both(d, "stats", "--no-stream", "nosuch")
     assert (b.returncode, b.stdout) == (k.returncode, k.stdout) == (1, "")

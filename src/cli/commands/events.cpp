@@ -116,7 +116,7 @@ int events(Context& ctx, const EventsOptions& o) {
   if (s->status() >= 300) return report(daemon_error(Response{s->status(), {}, s->read_all().value_or("")}));
   auto r = s->each_line([&](std::string_view line) -> Result<void> {
     auto m = Json::parse(line, nullptr, false);
-    if (!m.is_object()) return ok();
+    if (!m.is_object() || (m.contains("Actor") && !m["Actor"].is_object())) return ok();
     std::string out;
     if (!tmpl) {
       out = pretty(m);

@@ -197,7 +197,7 @@ void remove(Shared* sh, const std::string& container) {
 void follow_events(Shared* sh, BodyStream events, Client client, const StatsOptions& o) {
   auto r = events.each_line([&](std::string_view line) -> Result<void> {
     auto j = Json::parse(line, nullptr, false);
-    if (!j.is_object() || !j.contains("Actor")) return ok();
+    if (!j.is_object() || !j.contains("Actor") || !j["Actor"].is_object()) return ok();
     std::string action = j.value("Action", "");
     std::string id = short_id(j["Actor"].value("ID", ""));
     if (id.empty()) return ok();

@@ -189,10 +189,18 @@ int main(int argc, char** argv) {
     // The usage of the command that refused the line, as docker prints it.
     const CLI::App* cmd = &app;
     while (!cmd->get_subcommands().empty()) cmd = cmd->get_subcommands().front();
-    // A management group without its command: its help, as docker shows.
+    // A management group without its command: its help, as docker shows;
+    // with a command it does not have: docker's "unknown command".
     if (cmd != &app && !cmd->get_subcommands([](const CLI::App*) { return true; }).empty()) {
-      std::fputs(cmd->help().c_str(), stdout);
-      return 0;
+      if (cmd->remaining().empty()) {
+        std::fputs(cmd->help().c_str(), stdout);
+        return 0;
+      }
+      std::string path = berth::cli::command_path(*cmd);
+      std::fprintf(stderr, "berth: unknown command: %s %s\n\nUsage:  %s\n\nRun '%s --help' for more information\n",
+                   path.c_str(), cmd->remaining()[0].c_str(), path.c_str(),
+                   path.c_str());
+      return 1;
     }
     return berth::cli::report_parse_error(*cmd, e);
   }

@@ -450,3 +450,8 @@ def test_usage_errors_like_docker(d):  # noqa: F811
         b, k = both(d, *args)
         assert b.returncode == k.returncode, (args, describe(b), describe(k))
         assert b.stderr == k.stderr.replace("docker", "berth"), (args, b.stderr, k.stderr)
+    for group in ("container", "image", "system"):
+        b, k = both(d, group, "bogus")
+        assert (b.returncode, b.stderr) == (k.returncode, k.stderr.replace("docker", "berth")) == (1, b.stderr)
+        b = berth(d, group)
+        assert b.returncode == 0 and ("ls" in b.stdout or "df" in b.stdout)

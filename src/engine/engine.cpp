@@ -484,6 +484,7 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
     removed_codes_.emplace_back(rec.id, rec.state.exit_code);
     if (removed_codes_.size() > 1024) removed_codes_.pop_front();
     teardowns_++;
+    removals_++;
     cv_.notify_all();
   }
   publish(rec, "destroy");

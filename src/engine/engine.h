@@ -179,6 +179,7 @@ class Engine {
   std::vector<std::shared_ptr<PendingAttach>> pending_attaches_;
   std::map<std::string, ExecRecord> execs_;
   int teardowns_ = 0;
+  uint64_t removals_ = 0;  // every removal, for waiters on condition=removed
   // Exit codes of recently removed containers, for the waiters of
   // `removed` that see the record gone before they saw the exit.
   std::deque<std::pair<std::string, int64_t>> removed_codes_;

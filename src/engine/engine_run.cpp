@@ -135,7 +135,19 @@ Result<int64_t> Engine::wait(const std::string& name_or_id, WaitCondition cond,
   bool need_exit = cond == WaitCondition::NextExit ||
                    (cond == WaitCondition::NotRunning && (is_running(rec.state) || rec.state.status == "restarting"));
   int64_t code = rec.state.exit_code;
+  // An exit or a removal counted from here on wakes the wait below: read
+  // the counters before the state, or one that lands in between is slept
+  // through (250 ms added to a `docker run --rm`).
+  auto counters = [&] {
+    auto it = exits_.find(id);
+    return std::make_pair(it == exits_.end() ? uint64_t{0} : it->second, removals_);
+  };
   for (;;) {
+    std::pair<uint64_t, uint64_t> seen;
+    {
+      std::lock_guard lk(mu_);
+      seen = counters();
+    }
     auto cur = containers_.get(id);
     // The monitor notices exits, but it may be held behind a stop that
     // waits here: ask the shim as well.
@@ -158,8 +170,7 @@ Result<int64_t> Engine::wait(const std::string& name_or_id, WaitCondition cond,
     if (cond != WaitCondition::Removed && exited_since) return code;
     if (gone && gone()) return Error::make(ErrorCode::Unavailable, "client went away");
     std::unique_lock lk(mu_);
-    uint64_t seen = exits_[id];
-    cv_.wait_for(lk, std::chrono::milliseconds(250), [&] { return exits_[id] != seen; });
+    cv_.wait_for(lk, std::chrono::milliseconds(250), [&] { return counters() != seen; });
   }
 }
 

@@ -16,7 +16,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
-#include "cli/http.h"
+#include "sys/fd_passing.h"
 
 namespace berth::cli {
 namespace {
@@ -152,10 +152,7 @@ bool alive(pid_t pid) {
   return paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] != 'Z';
 }
 
-bool answers(const std::string& socket) {
-  Fd fd;
-  return connect_unix(socket, fd) == 0;
-}
+bool answers(const std::string& socket) { return sys::connect_unix(socket).ok(); }
 
 }  // namespace
 

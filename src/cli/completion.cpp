@@ -42,14 +42,13 @@ struct Tables {
 void walk(const CLI::App& app, const std::string& key, Tables& t) {
   std::string flags, value_flags;
   for (const CLI::Option* opt : app.get_options()) {
-    if (opt->get_positional() && !opt->nonpositional()) continue;
+    if (!opt->nonpositional()) continue;  // a positional
     std::string names;
     for (const auto& s : opt->get_snames()) names += " -" + s;
     for (const auto& l : opt->get_lnames()) names += " --" + l;
     flags += names;
     if (opt->get_expected_max() != 0) value_flags += names;
   }
-  if (!app.get_help_ptr() || flags.find("--help") == std::string::npos) flags += " --help";
   t.flags[key] = flags.empty() ? "" : flags.substr(1);
   t.value_flags[key] = value_flags.empty() ? "" : value_flags.substr(1);
   if (key != "berth") t.args[key] = argument_kind(app);

@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "cli/autostart.h"
+#include "sys/fd_passing.h"
 
 namespace berth::cli {
 namespace {
@@ -222,21 +223,9 @@ std::string url_escape(std::string_view s) {
   return out;
 }
 
-int connect_unix(const std::string& path, Fd& out) {
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return errno;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return ENAMETOOLONG;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno;
-  out = std::move(fd);
-  return 0;
-}
-
 Result<Fd> Client::connect_socket() const {
-  Fd fd;
-  int err = connect_unix(path_, fd);
+  auto fd = sys::connect_unix(path_);
+  int err = fd ? 0 : fd.error().sys_errno();
   if ((err == ENOENT || err == ECONNREFUSED) && autostart_) {
     // Started once per berth process at most: a second failure is reported.
     static bool tried = false;
@@ -246,11 +235,11 @@ Result<Fd> Client::connect_socket() const {
         return Error(ErrorCode::Unavailable,
                      fmt::format("Cannot connect to the berth daemon at unix://{}: {}", path_,
                                  started.error().message()));
-      err = connect_unix(path_, fd);
+      fd = sys::connect_unix(path_);
+      err = fd ? 0 : fd.error().sys_errno();
     }
   }
-  if (err == 0) return fd;
-  if (err == ENAMETOOLONG) return Error::invalid("socket path too long: {}", path_);
+  if (fd || err == 0) return fd;
   if (err == EACCES || err == EPERM)
     return Error(ErrorCode::PermissionDenied,
                  fmt::format("permission denied while trying to connect to the berth daemon socket at "

@@ -140,9 +140,6 @@ class Client {
   bool autostart_;
 };
 
-// connect(2) to a unix socket: 0, or the errno.
-int connect_unix(const std::string& path, Fd& out);
-
 // "Error response from daemon: <message>" from a non-2xx response.
 Error daemon_error(const Response& r);
 std::string url_escape(std::string_view s);

@@ -95,6 +95,13 @@ Result<void> copy_body(BodyStream& body, int fd) {
   }
 }
 
+Result<void> download(Client& c, const std::string& target, OutputFile& out) {
+  auto s = BERTH_TRY(c.open("GET", target));
+  if (s.status() >= 300) return stream_error(s);
+  BERTH_TRY(copy_body(s, out.fd()));
+  return out.commit();
+}
+
 Error stream_error(BodyStream& s) {
   Response r{s.status(), s.head().headers, s.read_all().value_or("")};
   return daemon_error(r);

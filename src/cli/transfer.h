@@ -6,10 +6,7 @@
 // Usage:
 //   auto out = OutputFile::open(o.output, "failed to export container");
 //   if (!out) return report(out.error());          // a terminal, a bad path
-//   auto s = BERTH_TRY(c.open("GET", "/containers/x/export"));
-//   if (s.status() >= 300) return report(stream_error(s));
-//   BERTH_TRY(copy_body(s, out->fd()));
-//   BERTH_TRY(out->commit());                      // rename over the target
+//   if (auto r = download(c, "/containers/x/export", *out); !r) return report(r.error());
 #pragma once
 
 #include <string>
@@ -51,6 +48,10 @@ class OutputFile {
 // Copies what is left of `body` to `fd`; a stream that ends short (the
 // daemon failed after its first byte) is an error.
 Result<void> copy_body(BodyStream& body, int fd);
+
+// GET `target` (an archive the daemon streams: save, export) into `out`
+// and commit it; the daemon's error when it answers with one.
+Result<void> download(Client& c, const std::string& target, OutputFile& out);
 
 // The daemon's error from a stream whose status is not 2xx.
 Error stream_error(BodyStream& s);

@@ -73,22 +73,16 @@ Result<uint32_t> parse_arch(const std::string& name) {
   return arch;
 }
 
-Result<void> set_flags(scmp_filter_ctx ctx, const std::vector<std::string>& flags) {
+// linux.seccomp.flags as seccomp(2) takes them.
+Result<unsigned> kernel_flags(const std::vector<std::string>& flags) {
+  unsigned out = 0;
   for (const auto& flag : flags) {
-    enum scmp_filter_attr attr;
-    if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
-      attr = SCMP_FLTATR_CTL_TSYNC;
-    } else if (flag == "SECCOMP_FILTER_FLAG_LOG") {
-      attr = SCMP_FLTATR_CTL_LOG;
-    } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
-      attr = SCMP_FLTATR_CTL_SSB;
-    } else {
-      return Error::invalid("linux.seccomp.flags: unsupported flag \"{}\"", flag);
-    }
-    int rc = seccomp_attr_set(ctx, attr, 1);
-    if (rc != 0) return seccomp_error(rc, fmt::format("set flag {}", flag));
+    if (flag == "SECCOMP_FILTER_FLAG_TSYNC") out |= SECCOMP_FILTER_FLAG_TSYNC;
+    else if (flag == "SECCOMP_FILTER_FLAG_LOG") out |= SECCOMP_FILTER_FLAG_LOG;
+    else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else return Error::invalid("linux.seccomp.flags: unsupported flag \"{}\"", flag);
   }
-  return ok();
+  return out;
 }
 
 // Every combination taking one condition per argument index: alternatives on
@@ -148,31 +142,18 @@ Result<FilterPtr> build_filter(const oci::Seccomp& seccomp) {
   FilterPtr ctx(seccomp_init(default_action), seccomp_release);
   if (!ctx) return Error::invalid("seccomp: cannot create a filter with default action {}", seccomp.default_action);
 
-  // The runtime manages no_new_privs itself (process.noNewPrivileges).
-  int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
-  if (rc != 0) return seccomp_error(rc, "clear the NNP attribute");
-  BERTH_TRY(set_flags(ctx.get(), seccomp.flags));
+  // The flags are seccomp(2)'s at load (SeccompProgram::flags), not part
+  // of the program; a profile with one the kernel lacks is refused here too.
+  BERTH_TRY(kernel_flags(seccomp.flags));
 
   for (const auto& name : seccomp.architectures) {
     uint32_t arch = BERTH_TRY(parse_arch(name));
-    rc = seccomp_arch_add(ctx.get(), arch);
+    int rc = seccomp_arch_add(ctx.get(), arch);
     // The native architecture is in every new filter already.
     if (rc != 0 && rc != -EEXIST) return seccomp_error(rc, fmt::format("add architecture {}", name));
   }
   BERTH_TRY(add_rules(ctx.get(), seccomp, default_action));
   return ctx;
-}
-
-// linux.seccomp.flags as seccomp(2) takes them.
-Result<unsigned> kernel_flags(const std::vector<std::string>& flags) {
-  unsigned out = 0;
-  for (const auto& flag : flags) {
-    if (flag == "SECCOMP_FILTER_FLAG_TSYNC") out |= SECCOMP_FILTER_FLAG_TSYNC;
-    else if (flag == "SECCOMP_FILTER_FLAG_LOG") out |= SECCOMP_FILTER_FLAG_LOG;
-    else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    else return Error::invalid("linux.seccomp.flags: unsupported flag \"{}\"", flag);
-  }
-  return out;
 }
 
 // Everything the compiled program depends on, each string length-prefixed
@@ -244,19 +225,6 @@ std::optional<std::string> program_in(std::string_view entry, const std::string&
   return std::string(bpf);
 }
 
-// Written beside, renamed into place: readers see a whole entry or none.
-Result<void> store(const std::string& dir, const std::string& path, const std::string& entry) {
-  BERTH_TRY(mkdir_all(dir, 0700));
-  std::string tmp = fmt::format("{}.{}.tmp", path, getpid());
-  BERTH_TRY(write_file(tmp, entry, 0600));
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return Error::sys(err, "rename {}", tmp);
-  }
-  return ok();
-}
-
 }  // namespace
 
 Result<std::string> seccomp_bpf(const oci::Seccomp& seccomp) {
@@ -285,8 +253,11 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp, const std::s
     }
   }
   prog.bpf = BERTH_TRY(seccomp_bpf(seccomp));
-  if (auto w = store(cache_dir, path, entry_for(key, prog.bpf)); !w)
-    log::debug("seccomp cache: {}", w.error().message());
+  // Best effort. Two runtimes filling the same entry at once may tear its
+  // temporary file; program_in() then refuses it and compiles again.
+  auto stored = mkdir_all(cache_dir, 0700);
+  if (stored) stored = write_file_atomic(path, entry_for(key, prog.bpf), 0600);
+  if (!stored) log::debug("seccomp cache: {}", stored.error().message());
   return prog;
 }
 

@@ -7,7 +7,8 @@
 //    refuses it, and it changes nothing);
 //  - conditions on the same argument index are alternatives (one rule each),
 //    conditions on different indexes must all hold (one rule together);
-//  - no_new_privs is left to the caller (SCMP_FLTATR_CTL_NNP = 0).
+//  - no_new_privs is left to the caller: the program is loaded with
+//    seccomp(2), which never sets it.
 #pragma once
 
 #include <string>

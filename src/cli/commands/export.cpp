@@ -17,11 +17,7 @@ int export_container(Context& ctx, const std::string& name, const std::string& o
   auto id = trim_id("container", name);
   if (!id) return report(id.error());
   Client c = ctx.client();
-  auto s = c.open("GET", fmt::format("/containers/{}/export", *id));
-  if (!s) return report(s.error());
-  if (s->status() >= 300) return report(stream_error(*s));
-  if (auto r = copy_body(*s, out->fd()); !r) return report(r.error());
-  if (auto r = out->commit(); !r) return report(r.error());
+  if (auto r = download(c, fmt::format("/containers/{}/export", *id), *out); !r) return report(r.error());
   return 0;
 }
 

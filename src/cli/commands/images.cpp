@@ -175,11 +175,7 @@ int save(Context& ctx, const std::vector<std::string>& names, const std::string&
   std::string q = "/images/get?";
   for (const auto& n : names) q += "names=" + url_escape(n) + "&";
   Client c = ctx.client();
-  auto s = c.open("GET", q);
-  if (!s) return report(s.error());
-  if (s->status() >= 300) return report(stream_error(*s));
-  if (auto r = copy_body(*s, out->fd()); !r) return report(r.error());
-  if (auto r = out->commit(); !r) return report(r.error());
+  if (auto r = download(c, q, *out); !r) return report(r.error());
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/commands/commands.h"
 #include "cli/completion.h"
 #include "cli/go_compat.h"
+#include "cli/help.h"
 
 namespace {
 
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
   Context ctx;
   CLI::App app("A self-sufficient runtime for containers", "berth");
   app.set_help_flag("--help", "Print usage");
+  // Before any command is added: they take the formatter from their parent.
+  app.formatter(std::make_shared<berth::cli::DockerHelp>());
   app.require_subcommand(0, 1);
   bool version = false, debug = false;
   std::string log_level;
@@ -104,7 +107,7 @@ int main(int argc, char** argv) {
       if (cmd == n) return true;
     return false;
   };
-  if (want(kGroups[0])) berth::cli::register_run(app, ctx);
+  if (want(kGroups[0])) berth::cli::register_run(app, ctx, everything ? "" : cmd);
   if (want(kGroups[1])) berth::cli::register_exec(app, ctx);
   if (want(kGroups[2])) berth::cli::register_ps(app, ctx, "ps");
   if (want(kGroups[3])) berth::cli::register_images(app, ctx, false);

@@ -82,6 +82,13 @@ int main(int argc, char** argv) {
   // A thread per connection would get an arena each: two are plenty for a
   // daemon that mostly waits, and keep its resident size down.
   mallopt(M_ARENA_MAX, 2);
+  // Freed memory stays in the arenas instead of going back to the kernel
+  // at each free: a request that builds a large answer (ps -a with
+  // hundreds of containers) would otherwise fault its pages in afresh every
+  // time. The server gives back what a finished connection leaves above a
+  // few MiB (api/server.cpp), so the idle size stays small.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
   if (auto r = mkdir_all(exec_root, 0711); !r) {
     log::error("berthd: {}", r.error().message());

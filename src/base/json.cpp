@@ -26,6 +26,26 @@ Result<Json> parse_json(std::string_view text, std::string_view what) {
   }
 }
 
+Result<void> for_each_element(std::string_view text, std::string_view what,
+                              const std::function<Result<void>(Json&)>& each) {
+  std::optional<Error> failed;
+  // nlohmann calls back at depth 1 for a whole element of the top array;
+  // answering false drops it from the array being built.
+  auto element = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    bool done = event == Json::parse_event_t::object_end || event == Json::parse_event_t::array_end ||
+                event == Json::parse_event_t::value;
+    if (depth != 1 || !done) return true;
+    if (!failed)
+      if (auto r = each(parsed); !r) failed = r.error();
+    return false;
+  };
+  Json top = Json::parse(text, element, false);
+  if (top.is_discarded()) return Error::invalid("{}: invalid JSON", what);
+  if (!top.is_array()) return Error::invalid("{}: expected an array, got {}", what, json_type_name(top));
+  if (failed) return *failed;
+  return ok();
+}
+
 Result<Json> read_json_file(const std::string& path) {
   auto text = BERTH_TRY(read_file(path));
   return parse_json(text, path);

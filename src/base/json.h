@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,12 @@ using Json = nlohmann::json;
 // Parse text; `what` names the source in the error ("config.json").
 Result<Json> parse_json(std::string_view text, std::string_view what);
 Result<Json> read_json_file(const std::string& path);
+// Parse a JSON array and hand its elements to `each` one by one, as each
+// is parsed: only one element is held at a time (a list of hundreds of
+// containers is never built). `each` may move from its argument. After
+// the first error from `each` the rest is only checked for syntax.
+Result<void> for_each_element(std::string_view text, std::string_view what,
+                              const std::function<Result<void>(Json&)>& each);
 
 // A cursor over a JSON object that remembers its path for error messages.
 class JsonReader {

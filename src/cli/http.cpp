@@ -194,6 +194,23 @@ Result<size_t> BodyStream::read(std::string& out, size_t max) {
 
 Result<std::string> BodyStream::read_all() {
   std::string out;
+  if (has_length_ && length_left_ <= (64u << 20)) {
+    // Straight into the answer: no bounce through raw_, no regrowing.
+    size_t have = std::min<size_t>(raw_.size(), length_left_);
+    out.assign(raw_, 0, have);
+    raw_.erase(0, have);
+    out.resize(length_left_);
+    while (have < out.size()) {
+      ssize_t n = ::read(fd_.get(), out.data() + have, out.size() - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::sys(errno, "read from the daemon");
+      if (n == 0)
+        return Error(ErrorCode::Unavailable, "the daemon closed the connection before the end of the response");
+      have += static_cast<size_t>(n);
+    }
+    length_left_ = 0;
+    return out;
+  }
   while (BERTH_TRY(read(out)) > 0) {
   }
   return out;
@@ -255,7 +272,9 @@ Result<Fd> Client::connect_socket() const {
 
 Result<std::pair<ResponseHead, std::string>> Client::read_head(int fd) const {
   std::string buf;
-  char tmp[16384];
+  // Small reads: what comes after the head is left for the body's reader,
+  // which puts it where it belongs without a copy.
+  char tmp[4096];
   for (;;) {
     size_t end = buf.find("\r\n\r\n");
     if (end != std::string::npos) {

@@ -47,7 +47,7 @@ std::string time_ago(int64_t unix_seconds) {
   return human_duration(static_cast<int64_t>(std::time(nullptr)) - unix_seconds) + " ago";
 }
 
-static size_t width_of(const std::string& s) {
+static size_t width_of(std::string_view s) {
   size_t n = 0;
   for (unsigned char c : s)
     if ((c & 0xC0) != 0x80) ++n;  // count UTF-8 code points
@@ -71,24 +71,46 @@ std::string short_id(std::string id) {
   return id.size() > 12 ? id.substr(0, 12) : id;
 }
 
-std::string tabwrite(const std::string& text, size_t min_width, size_t padding) {
-  std::vector<std::vector<std::string>> lines;
-  for (const auto& line : split(text, '\n')) lines.push_back(split(line, '\t'));
-  if (!lines.empty() && lines.back().size() == 1 && lines.back()[0].empty()) lines.pop_back();
-  std::vector<size_t> widths;
-  for (const auto& cells : lines)
-    for (size_t i = 0; i + 1 < cells.size(); ++i) {
-      if (widths.size() <= i) widths.resize(i + 1, min_width);
-      widths[i] = std::max(widths[i], width_of(cells[i]) + padding);
+// Calls cell(column, text, last) for each cell of each line, and
+// line_end() after each line; the text is not copied.
+template <typename Cell, typename LineEnd>
+static void each_cell(std::string_view text, Cell&& cell, LineEnd&& line_end) {
+  if (text.empty()) return;
+  if (text.back() == '\n') text.remove_suffix(1);
+  for (;;) {
+    size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    for (size_t column = 0;; ++column) {
+      size_t tab = line.find('\t');
+      cell(column, line.substr(0, tab), tab == std::string_view::npos);
+      if (tab == std::string_view::npos) break;
+      line.remove_prefix(tab + 1);
     }
-  std::string out;
-  for (const auto& cells : lines) {
-    for (size_t i = 0; i < cells.size(); ++i) {
-      out += cells[i];
-      if (i + 1 < cells.size()) out.append(widths[i] - width_of(cells[i]), ' ');
-    }
-    out += '\n';
+    line_end();
+    if (eol == std::string_view::npos) break;
+    text.remove_prefix(eol + 1);
   }
+}
+
+std::string tabwrite(const std::string& text, size_t min_width, size_t padding) {
+  std::vector<size_t> widths;
+  each_cell(
+      text,
+      [&](size_t column, std::string_view cell, bool last) {
+        if (last) return;
+        if (widths.size() <= column) widths.resize(column + 1, min_width);
+        widths[column] = std::max(widths[column], width_of(cell) + padding);
+      },
+      [] {});
+  std::string out;
+  out.reserve(text.size() + text.size() / 2);
+  each_cell(
+      text,
+      [&](size_t column, std::string_view cell, bool last) {
+        out += cell;
+        if (!last) out.append(widths[column] - width_of(cell), ' ');
+      },
+      [&] { out += '\n'; });
   return out;
 }
 
@@ -105,19 +127,31 @@ static std::string unescape(std::string f) {
   return out;
 }
 
-Result<std::string> render(std::string format, const std::string& default_table, const Json& headers,
-                           const std::vector<Json>& rows) {
+Result<Renderer> Renderer::make(std::string format, const std::string& default_table, const Json& headers) {
   if (format.empty()) format = default_table;
   if (format == "json") format = "{{json .}}";  // docker's JSONFormatKey
   bool table = format.starts_with("table");
   if (table) format.erase(0, 5);
   format = unescape(std::string(trim(format)));
   if (table && format.empty()) format = unescape(std::string(trim(default_table.substr(5))));
-  auto t = BERTH_TRY(Template::parse(format));
-  std::string out;
-  if (table) out += BERTH_TRY(t.execute(headers)) + "\n";
-  for (const auto& row : rows) out += BERTH_TRY(t.execute(row)) + "\n";
-  return table ? tabwrite(out) : out;
+  Renderer r(BERTH_TRY(Template::parse(format)), table);
+  if (table) r.out_ += BERTH_TRY(r.template_.execute(headers)) + "\n";
+  return r;
+}
+
+Result<void> Renderer::add(const Json& row) {
+  out_ += BERTH_TRY(template_.execute(row));
+  out_ += '\n';
+  return ok();
+}
+
+std::string Renderer::finish() { return table_ ? tabwrite(out_) : std::move(out_); }
+
+Result<std::string> render(std::string format, const std::string& default_table, const Json& headers,
+                           const std::vector<Json>& rows) {
+  auto r = BERTH_TRY(Renderer::make(std::move(format), default_table, headers));
+  for (const auto& row : rows) BERTH_TRY(r.add(row));
+  return r.finish();
 }
 
 }  // namespace berth::cli

@@ -8,6 +8,7 @@
 
 #include "base/json.h"
 #include "base/result.h"
+#include "cli/template.h"
 
 namespace berth::cli {
 
@@ -36,5 +37,22 @@ std::string tabwrite(const std::string& text, size_t min_width = 10, size_t padd
 // in the format become tab and newline.
 Result<std::string> render(std::string format, const std::string& default_table, const Json& headers,
                            const std::vector<Json>& rows);
+
+// render() a row at a time, for lists too long to hold as rows:
+//   auto r = BERTH_TRY(Renderer::make(format, kTable, headers));
+//   for (...) BERTH_TRY(r.add(row));
+//   std::string out = r.finish();
+class Renderer {
+ public:
+  static Result<Renderer> make(std::string format, const std::string& default_table, const Json& headers);
+  Result<void> add(const Json& row);
+  std::string finish();
+
+ private:
+  Renderer(Template t, bool table) : template_(std::move(t)), table_(table) {}
+  Template template_;
+  bool table_;
+  std::string out_;
+};
 
 }  // namespace berth::cli

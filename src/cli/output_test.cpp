@@ -73,6 +73,58 @@ TEST(Output, RenderTableAndPlain) {
   EXPECT_EQ(*json, "{\"ID\":\"abc\",\"Names\":\"web\"}\n");
 }
 
+TEST(Output, TabwriterEdges) {
+  EXPECT_EQ(tabwrite(""), "");
+  EXPECT_EQ(tabwrite("\n"), "\n");
+  EXPECT_EQ(tabwrite("a\tb"), "a         b\n");  // no final newline: one is added
+  EXPECT_EQ(tabwrite("a\n\n"), "a\n\n");
+  // Ragged lines: a column is as wide as its widest cell that is not last.
+  EXPECT_EQ(tabwrite("NAME\tSTATUS\tX\nabcdefghijkl\tup\n"),
+            "NAME            STATUS    X\n"
+            "abcdefghijkl    up\n");
+  // Widths count code points.
+  EXPECT_EQ(tabwrite("\xc3\xa9t\xc3\xa9\tx\nab\ty\n"), "\xc3\xa9t\xc3\xa9       x\nab        y\n");
+}
+
+TEST(Output, RendererStreamsElementsOfAnArray) {
+  auto r = Renderer::make("table {{.Names}}\t{{.State}}", "", Json{{"Names", "NAMES"}, {"State", "STATE"}});
+  ASSERT_TRUE(r.ok());
+  int seen = 0;
+  auto each = for_each_element(R"([{"Names":"web","State":"running"},{"Names":"db","State":"exited"}])", "list",
+                               [&](Json& e) {
+                                 ++seen;
+                                 return r->add(e);
+                               });
+  ASSERT_TRUE(each.ok()) << each.error().message();
+  EXPECT_EQ(seen, 2);
+  EXPECT_EQ(r->finish(), "NAMES     STATE\nweb       running\ndb        exited\n");
+  // Scalars and nested arrays are elements too; an empty array has none.
+  std::vector<std::string> got;
+  ASSERT_TRUE(for_each_element(R"([1,"x",[2,[3]],{"a":[4]},null])", "list", [&](Json& e) {
+                got.push_back(e.dump());
+                return ok();
+              }).ok());
+  EXPECT_EQ(got, (std::vector<std::string>{"1", "\"x\"", "[2,[3]]", "{\"a\":[4]}", "null"}));
+  ASSERT_TRUE(for_each_element("[]", "list", [&](Json&) -> Result<void> { return Error::invalid("called"); }).ok());
+  // Not an array, or not JSON: an error naming the input.
+  auto obj = for_each_element(R"({"a":1})", "the answer", [&](Json&) { return ok(); });
+  ASSERT_FALSE(obj.ok());
+  EXPECT_EQ(obj.error().message(), "the answer: expected an array, got object");
+  auto bad = for_each_element(R"([{"a":1},{"a":)", "the answer", [&](Json&) { return ok(); });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message(), "the answer: invalid JSON");
+  // The first error of `each` is the answer; later elements are not handed over.
+  int calls = 0;
+  auto stop = for_each_element("[1,2,3]", "list", [&](Json& e) -> Result<void> {
+    ++calls;
+    if (e == 2) return Error::invalid("two");
+    return ok();
+  });
+  ASSERT_FALSE(stop.ok());
+  EXPECT_EQ(stop.error().message(), "two");
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(Attach, DetachKeys) {
   EXPECT_EQ(*parse_detach_keys(""), std::string("\x10\x11"));
   EXPECT_EQ(*parse_detach_keys("ctrl-a,x"), std::string("\x01x"));

@@ -320,20 +320,20 @@ class Exec {
     return *last;
   }
 
+  // Walks without copying; only the value reached is copied.
   Result<Json> field(const Json& base, const std::vector<std::string>& fields) {
-    Json v = base;
+    const Json* v = &base;
     for (const auto& f : fields) {
-      if (v.is_object()) {
-        auto it = v.find(f);
-        Json next = it == v.end() ? kNoValue : *it;
-        v = std::move(next);
-      } else if (v.is_null() || v.is_discarded()) {
+      if (v->is_object()) {
+        auto it = v->find(f);
+        v = it == v->end() ? &kNoValue : &*it;
+      } else if (v->is_null() || v->is_discarded()) {
         return Error::invalid("template: nil pointer evaluating interface {{}}.{}", f);
       } else {
-        return Error::invalid("template: can't evaluate field {} in type {}", f, json_type_name(v));
+        return Error::invalid("template: can't evaluate field {} in type {}", f, json_type_name(*v));
       }
     }
-    return v;
+    return *v;
   }
 
   Result<Json> operand(const Operand& op, const Json& dot) {

@@ -127,7 +127,7 @@ Result<std::string> commit(Engine& eng, const std::string& name_or_id, const Com
   // The config: the request's over the container's over the image's, then
   // the changes.
   const Json& image_config = parent_cfg.json.contains("config") ? parent_cfg.json["config"] : Json::object();
-  Json container_config = merge_image_config(rec.config, image_config);
+  Json container_config = merge_image_config(*rec.config, image_config);
   Json config = merge_image_config(opts.config, container_config);
   BERTH_TRY(image::apply_config_changes(config, opts.changes));
 

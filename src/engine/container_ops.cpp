@@ -294,7 +294,7 @@ Result<PruneReport> prune(Engine& eng, const std::map<std::string, std::vector<s
   for (const auto& c : all) {
     if (is_up(c) || c.state.status == "restarting" || c.state.status == "removing") continue;
     if (until && parse_rfc3339_seconds(c.created).value_or(0) >= *until) continue;
-    const Json labels = c.config.contains("Labels") ? c.config["Labels"] : Json::object();
+    const Json labels = c.config->contains("Labels") ? (*c.config)["Labels"] : Json::object();
     bool keep = false;
     if (auto it = filters.find("label"); it != filters.end())
       for (const auto& f : it->second) keep = keep || !labels_match(labels, f);

@@ -93,28 +93,36 @@ std::string generate_container_name() {
 
 Result<void> ContainerStore::migrate() { return db_.migrate("containers", kSchema); }
 
-Result<ContainerRecord> ContainerStore::row(store::Statement& q) {
-  ContainerRecord r;
-  r.id = q.column_text(0);
-  r.name = q.column_text(1);
-  r.image_id = q.column_text(2);
-  r.image_name = q.column_text(3);
-  r.created = q.column_text(4);
-  r.config = Json::parse(q.column_text(5), nullptr, false);
-  r.state = state_from(Json::parse(q.column_text(6), nullptr, false));
-  return r;
+Result<void> ContainerStore::load() {
+  if (loaded_) return ok();
+  auto q = BERTH_TRY(db_.prepare(
+      "SELECT id, name, image_id, image_name, created, config, state FROM containers"));
+  std::map<std::string, ContainerRecord> records;
+  while (BERTH_TRY(q.step())) {
+    ContainerRecord r;
+    r.id = q.column_text(0);
+    r.name = q.column_text(1);
+    r.image_id = q.column_text(2);
+    r.image_name = q.column_text(3);
+    r.created = q.column_text(4);
+    r.config = std::make_shared<const Json>(Json::parse(q.column_text(5), nullptr, false));
+    r.state = state_from(Json::parse(q.column_text(6), nullptr, false));
+    records.emplace(r.id, std::move(r));
+  }
+  records_ = std::move(records);
+  loaded_ = true;
+  return ok();
 }
-
-static constexpr const char* kSelect =
-    "SELECT id, name, image_id, image_name, created, config, state FROM containers";
 
 Result<ContainerRecord> ContainerStore::create(const NewContainer& c) {
   std::lock_guard<std::recursive_mutex> g(mu_);
+  BERTH_TRY(load());
   ContainerRecord r;
   r.image_id = c.image_id;
   r.image_name = c.image_name;
-  r.config = c.config;
+  r.config = std::make_shared<const Json>(c.config);
   r.created = now_rfc3339();
+  std::string config = c.config.dump();
   for (int attempt = 0;; attempt++) {
     r.id = new_container_id();
     if (!c.name.empty()) {
@@ -128,9 +136,12 @@ Result<ContainerRecord> ContainerStore::create(const NewContainer& c) {
         "INSERT INTO containers (id, name, image_id, image_name, created, config, state) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
     q.bind_text(1, r.id).bind_text(2, r.name).bind_text(3, r.image_id).bind_text(4, r.image_name)
-        .bind_text(5, r.created).bind_text(6, r.config.dump()).bind_text(7, state_json(r.state).dump());
+        .bind_text(5, r.created).bind_text(6, config).bind_text(7, state_json(r.state).dump());
     auto res = q.run();
-    if (res) return r;
+    if (res) {
+      records_[r.id] = r;
+      return r;
+    }
     if (res.error().code() != ErrorCode::AlreadyExists) return res.error();
     if (!c.name.empty() && res.error().message().find("containers.name") != std::string::npos)
       return Error::make(ErrorCode::Conflict,
@@ -143,56 +154,69 @@ Result<ContainerRecord> ContainerStore::create(const NewContainer& c) {
 
 Result<ContainerRecord> ContainerStore::get(const std::string& id) {
   std::lock_guard<std::recursive_mutex> g(mu_);
-  auto q = BERTH_TRY(db_.prepare(fmt::format("{} WHERE id = ?1", kSelect)));
-  q.bind_text(1, id);
-  if (!BERTH_TRY(q.step())) return Error::not_found("No such container: {}", id);
-  return row(q);
+  BERTH_TRY(load());
+  auto it = records_.find(id);
+  if (it == records_.end()) return Error::not_found("No such container: {}", id);
+  return it->second;
 }
 
-Result<ContainerRecord> ContainerStore::resolve(const std::string& name_or_id) {
-  std::lock_guard<std::recursive_mutex> g(mu_);
+Result<const ContainerRecord*> ContainerStore::find(const std::string& name_or_id) {
+  BERTH_TRY(load());
   std::string s = name_or_id;
   if (!s.empty() && s[0] == '/') s = s.substr(1);
   if (s.empty()) return Error::not_found("No such container: {}", name_or_id);
-  {
-    auto q = BERTH_TRY(db_.prepare(fmt::format("{} WHERE id = ?1 OR name = ?1", kSelect)));
-    q.bind_text(1, s);
-    if (BERTH_TRY(q.step())) return row(q);
-  }
+  if (auto it = records_.find(s); it != records_.end()) return &it->second;
+  for (const auto& [id, r] : records_)
+    if (r.name == s) return &r;
   bool hex = s.size() <= 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
   if (hex) {
-    auto q = BERTH_TRY(db_.prepare(fmt::format("{} WHERE substr(id, 1, ?2) = ?1 LIMIT 2", kSelect)));
-    q.bind_text(1, s).bind_int64(2, static_cast<int64_t>(s.size()));
-    if (BERTH_TRY(q.step())) {
-      auto r = BERTH_TRY(row(q));
-      if (BERTH_TRY(q.step()))
+    // records_ is ordered by ID: the matches of a prefix are adjacent.
+    auto it = records_.lower_bound(s);
+    if (it != records_.end() && it->first.rfind(s, 0) == 0) {
+      auto next = std::next(it);
+      if (next != records_.end() && next->first.rfind(s, 0) == 0)
         return Error::invalid("multiple containers found with provided prefix: {}", s);
-      return r;
+      return &it->second;
     }
   }
   return Error::not_found("No such container: {}", name_or_id);
 }
 
+Result<ContainerRecord> ContainerStore::resolve(const std::string& name_or_id) {
+  std::lock_guard<std::recursive_mutex> g(mu_);
+  return *BERTH_TRY(find(name_or_id));
+}
+
 Result<std::vector<ContainerRecord>> ContainerStore::list() {
   std::lock_guard<std::recursive_mutex> g(mu_);
-  auto q = BERTH_TRY(db_.prepare(fmt::format("{} ORDER BY created DESC, id", kSelect)));
+  BERTH_TRY(load());
   std::vector<ContainerRecord> out;
-  while (BERTH_TRY(q.step())) out.push_back(BERTH_TRY(row(q)));
+  out.reserve(records_.size());
+  for (const auto& [id, r] : records_) out.push_back(r);
+  // Newest first; records_ is by ID, which breaks ties.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ContainerRecord& a, const ContainerRecord& b) { return a.created > b.created; });
   return out;
 }
 
 Result<void> ContainerStore::set_state(const std::string& id, const ContainerState& s) {
   std::lock_guard<std::recursive_mutex> g(mu_);
+  BERTH_TRY(load());
+  auto it = records_.find(id);
+  if (it == records_.end()) return Error::not_found("No such container: {}", id);
   auto q = BERTH_TRY(db_.prepare("UPDATE containers SET state = ?2 WHERE id = ?1"));
   q.bind_text(1, id).bind_text(2, state_json(s).dump());
   BERTH_TRY(q.run());
-  if (db_.changes() == 0) return Error::not_found("No such container: {}", id);
+  it->second.state = s;
   return ok();
 }
 
 Result<void> ContainerStore::rename(const std::string& id, const std::string& new_name) {
   std::string name = BERTH_TRY(validate_container_name(new_name));
   std::lock_guard<std::recursive_mutex> g(mu_);
+  BERTH_TRY(load());
+  auto it = records_.find(id);
+  if (it == records_.end()) return Error::not_found("No such container: {}", id);
   auto q = BERTH_TRY(db_.prepare("UPDATE containers SET name = ?2 WHERE id = ?1"));
   q.bind_text(1, id).bind_text(2, name);
   auto r = q.run();
@@ -202,16 +226,19 @@ Result<void> ContainerStore::rename(const std::string& id, const std::string& ne
                        "already in use.",
                        name);
   if (!r) return r.error();
-  if (db_.changes() == 0) return Error::not_found("No such container: {}", id);
+  it->second.name = name;
   return ok();
 }
 
 Result<void> ContainerStore::remove(const std::string& id) {
   std::lock_guard<std::recursive_mutex> g(mu_);
+  BERTH_TRY(load());
+  auto it = records_.find(id);
+  if (it == records_.end()) return Error::not_found("No such container: {}", id);
   auto q = BERTH_TRY(db_.prepare("DELETE FROM containers WHERE id = ?1"));
   q.bind_text(1, id);
   BERTH_TRY(q.run());
-  if (db_.changes() == 0) return Error::not_found("No such container: {}", id);
+  records_.erase(it);
   return ok();
 }
 

@@ -11,12 +11,19 @@
 //   BERTH_TRY(cs.rename(c.id, "api"));              // Conflict if taken
 //   BERTH_TRY(cs.remove(c.id));
 //
+// The store keeps every record in memory, loaded once from the table:
+// berthd is the only writer, so reads (ps, inspect, every name lookup)
+// never parse the stored JSON again. A record's create request is shared,
+// never copied: it does not change after create.
+//
 // Names follow Docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+, unique, a leading "/" is
 // accepted and dropped; a create without a name gets a generated
 // adjective_noun one.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -48,7 +55,8 @@ struct ContainerRecord {
   std::string image_id;
   std::string image_name;  // as the user asked for it
   std::string created;     // RFC 3339
-  Json config;             // the create request body (Config + HostConfig)
+  // The create request body (Config + HostConfig); shared by the copies.
+  std::shared_ptr<const Json> config = std::make_shared<const Json>(Json::object());
   ContainerState state;
 };
 
@@ -73,9 +81,14 @@ class ContainerStore {
   Result<void> remove(const std::string& id);
 
  private:
-  Result<ContainerRecord> row(store::Statement& q);
+  // Loads the table into records_ on first use (under mu_).
+  Result<void> load();
+  // name_or_id as an exact ID or name, then as a unique ID prefix.
+  Result<const ContainerRecord*> find(const std::string& name_or_id);
   store::Database& db_;
   std::recursive_mutex mu_;
+  bool loaded_ = false;
+  std::map<std::string, ContainerRecord> records_;  // by ID
 };
 
 // Docker's name rule, with its error text.

@@ -43,7 +43,7 @@ TEST_F(ContainerStoreTest, CreateGetResolve) {
     auto r = cs_->resolve(n);
     ASSERT_TRUE(r.ok()) << n;
     EXPECT_EQ(r->id, c.id);
-    EXPECT_EQ(r->config["Image"], "busybox");
+    EXPECT_EQ((*r->config)["Image"], "busybox");
   }
   auto missing = cs_->resolve("nope");
   ASSERT_FALSE(missing.ok());
@@ -92,6 +92,39 @@ TEST_F(ContainerStoreTest, StateRenameRemove) {
   ASSERT_TRUE(cs_->remove(c.id).ok());
   EXPECT_EQ(cs_->remove(c.id).error().code(), ErrorCode::NotFound);
   EXPECT_EQ(cs_->list()->size(), 1u);
+}
+
+TEST_F(ContainerStoreTest, RecordsInMemoryMatchTheTable) {
+  auto a = make("alpha");
+  auto b = make("beta");
+  ContainerState s;
+  s.status = "exited";
+  s.exit_code = 3;
+  ASSERT_TRUE(cs_->set_state(a.id, s).ok());
+  ASSERT_TRUE(cs_->rename(b.id, "gamma").ok());
+  auto c = make("delta");
+  ASSERT_TRUE(cs_->remove(c.id).ok());
+  // A second store over the same database loads what the first wrote.
+  ContainerStore fresh(*db_);
+  for (ContainerStore* st : {&*cs_, &fresh}) {
+    auto all = st->list();
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 2u);
+    // Newest first.
+    EXPECT_EQ((*all)[0].id, b.id);
+    EXPECT_EQ((*all)[0].name, "gamma");
+    EXPECT_EQ((*all)[1].state.status, "exited");
+    EXPECT_EQ((*all)[1].state.exit_code, 3);
+    EXPECT_EQ((*(*all)[1].config)["Image"], "busybox");
+    EXPECT_EQ(st->resolve("gamma")->id, b.id);
+    EXPECT_FALSE(st->resolve("beta").ok());
+    EXPECT_FALSE(st->get(c.id).ok());
+    EXPECT_EQ(st->get(a.id)->state.exit_code, 3);
+  }
+  // Failed writes change nothing in memory either.
+  EXPECT_EQ(cs_->rename(a.id, "gamma").error().code(), ErrorCode::Conflict);
+  EXPECT_EQ(cs_->resolve("alpha")->id, a.id);
+  EXPECT_EQ(cs_->set_state(c.id, s).error().code(), ErrorCode::NotFound);
 }
 
 TEST_F(ContainerStoreTest, AmbiguousPrefix) {

@@ -106,8 +106,8 @@ void Engine::publish(const ContainerRecord& rec, const std::string& action,
                      std::map<std::string, std::string> extra) {
   // Docker's attributes: the container's labels (which `events --filter
   // label=` matches), then its name and image over them.
-  if (rec.config.contains("Labels") && rec.config["Labels"].is_object())
-    for (const auto& [k, v] : rec.config["Labels"].items())
+  if (rec.config->contains("Labels") && (*rec.config)["Labels"].is_object())
+    for (const auto& [k, v] : (*rec.config)["Labels"].items())
       if (v.is_string()) extra[k] = v.get<std::string>();
   extra["name"] = rec.name;
   extra["image"] = rec.image_name;
@@ -332,7 +332,7 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
 }
 
 Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
-  auto cfg = BERTH_TRY(parse_create_request(rec.config.dump()));
+  auto cfg = BERTH_TRY(parse_create_request(rec.config->dump()));
   std::string sdir = shim_dir(rec.id);
   // A restart: the previous run's shim (if still there) deletes the
   // runtime's stopped container and exits; without it, delete it directly
@@ -428,7 +428,7 @@ Result<void> Engine::stop(const std::string& name_or_id, int timeout_s) {
     return Error::make(ErrorCode::AlreadyExists, "container {} is not running", rec.name);
   mark_stopped(rec);
   int sig = SIGTERM;
-  if (auto s = rec.config.value("StopSignal", std::string()); !s.empty())
+  if (auto s = rec.config->value("StopSignal", std::string()); !s.empty())
     if (auto n = parse_int(s); n && *n > 0 && *n < 65) sig = static_cast<int>(*n);
   (void)shim_request(rec.id, {{"op", "kill"}, {"signal", sig}});
   (void)resume_if_paused(*this, rec);

@@ -31,7 +31,7 @@ bool should_restart(const RestartPolicy& p, const ContainerState& s) {
 
 RestartPolicy restart_policy(const ContainerRecord& rec) {
   RestartPolicy p;
-  auto cfg = parse_create_request(rec.config.dump());
+  auto cfg = parse_create_request(rec.config->dump());
   if (!cfg) return p;
   p.name = cfg->host.restart_policy.empty() ? "no" : cfg->host.restart_policy;
   p.max_retries = cfg->host.restart_max_retries;

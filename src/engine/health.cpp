@@ -106,7 +106,7 @@ void HealthMonitor::watch(const ContainerRecord& rec) {
     reap_retired();
     if (checkers_.count(rec.id)) return;
   }
-  Json container_hc = rec.config.contains("Healthcheck") ? rec.config["Healthcheck"] : Json();
+  Json container_hc = rec.config->contains("Healthcheck") ? (*rec.config)["Healthcheck"] : Json();
   Json image_hc;
   if (auto img = engine_.images().resolve(rec.image_id)) {
     if (auto cfg = engine_.images().config(*img); cfg && cfg->json.contains("config")) {
@@ -115,8 +115,8 @@ void HealthMonitor::watch(const ContainerRecord& rec) {
     }
   }
   std::vector<std::string> shell;
-  if (rec.config.contains("Shell") && rec.config["Shell"].is_array())
-    for (const auto& s : rec.config["Shell"])
+  if (rec.config->contains("Shell") && (*rec.config)["Shell"].is_array())
+    for (const auto& s : (*rec.config)["Shell"])
       if (s.is_string()) shell.push_back(s.get<std::string>());
   auto probe = resolve_healthcheck(container_hc, image_hc, shell);
   if (!probe) {

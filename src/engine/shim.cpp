@@ -14,6 +14,7 @@
 #include "base/strings.h"
 #include "engine/shim_internal.h"
 #include "engine/shim_spawn.h"
+#include "sys/readonly_exec.h"
 #include "sys/fd_passing.h"
 
 namespace berth::engine {
@@ -76,7 +77,7 @@ Result<void> Shim::run_runtime(std::vector<std::string> argv, int out_fd) {
   SpawnStdio io;
   io.out = out_fd;
   io.err = out_fd;
-  int rc = BERTH_TRY(run_and_wait(argv, io));
+  int rc = BERTH_TRY(run_and_wait(argv, io, runtime_exe_.get()));
   if (rc != 0) {
     std::string msg = runtime_error_text();
     return Error::make(ErrorCode::Internal, "{} {} failed (exit {}){}{}", opts_.runtime, argv[7], rc,
@@ -142,6 +143,7 @@ Result<void> Shim::setup() {
     cgroups_path_ = config["linux"]["cgroupsPath"].get<std::string>();
   if (!opts_.log_path.empty())
     log_.emplace(BERTH_TRY(JsonFileLog::open(opts_.log_path, opts_.log_max_size, opts_.log_max_file)));
+  runtime_exe_ = sys::readonly_clone(opts_.runtime);
 
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return Error::sys(errno, "epoll_create1");
@@ -171,7 +173,7 @@ Result<void> Shim::setup() {
   argv.push_back(opts_.id);
   (void)write_file(opts_.state_dir + "/runtime.log", "", 0600);
   SpawnStdio stdio{io.child_in.get(), io.child_out.get(), io.child_err.get()};
-  int rc = BERTH_TRY(run_and_wait(argv, stdio));
+  int rc = BERTH_TRY(run_and_wait(argv, stdio, runtime_exe_.get()));
   if (rc != 0) {
     // Without --log support the runtime's complaint is on its stderr, which
     // is our pipe: show that if the log has nothing.

@@ -100,6 +100,11 @@ class Shim {
   ShimOptions opts_;
   std::optional<JsonFileLog> log_;
   std::string cgroups_path_;
+  // The runtime's binary as a read-only detached mount (sys::readonly_clone),
+  // run from for every command: the runtime then need not re-execute itself
+  // to be safe from the container. Invalid where the kernel refuses: the
+  // runtime's path is run and protects itself.
+  Fd runtime_exe_;
   Fd epoll_;
   Fd signal_fd_;
   Fd listen_;

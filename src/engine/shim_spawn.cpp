@@ -4,14 +4,18 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include <cstring>
+#include <unistd.h>
+
+extern char** environ;
 
 namespace berth::engine {
 
-Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio) {
+Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -30,7 +34,10 @@ Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio)
       int src = fds[i] >= 0 ? fds[i] : null.get();
       if (::dup2(src, i) < 0) _exit(127);
     }
-    ::execv(args[0], args.data());
+    if (exec_fd >= 0)
+      ::syscall(SYS_execveat, exec_fd, "", args.data(), environ, AT_EMPTY_PATH);
+    else
+      ::execv(args[0], args.data());
     _exit(127);
   }
   int status = 0;

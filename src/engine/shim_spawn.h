@@ -22,7 +22,9 @@ struct SpawnStdio {
 
 // Run argv to completion and return its exit code (128+signal if killed).
 // Waits for that pid only: other children stay for the shim's reaper.
-Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio);
+// With exec_fd (sys::readonly_clone of argv[0]) the program runs from that
+// file, argv[0] still naming it.
+Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd = -1);
 
 // A pipe with both ends O_CLOEXEC: {read, write}.
 Result<std::pair<Fd, Fd>> make_pipe();

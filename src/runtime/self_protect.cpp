@@ -1,11 +1,9 @@
 #include "runtime/self_protect.h"
 
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 
 #include "base/fd.h"
 #include "base/log.h"
+#include "sys/readonly_exec.h"
 
 namespace berth::runtime {
 namespace {
@@ -20,24 +19,10 @@ namespace {
 bool running_protected() {
   Fd self(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return false;
-  struct statvfs vfs;
-  if (fstatvfs(self.get(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) return true;
+  if (sys::on_readonly_mount(self.get())) return true;
   // A sealed memfd copy cannot be written either.
   int seals = fcntl(self.get(), F_GET_SEALS);
   return seals >= 0 && (seals & F_SEAL_WRITE);
-}
-
-int readonly_clone_of_self() {
-  int tree = static_cast<int>(
-      syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-  if (tree < 0) return -1;
-  struct mount_attr attr = {};
-  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
-    close(tree);
-    return -1;
-  }
-  return tree;
 }
 
 int sealed_copy_of_self() {
@@ -69,7 +54,7 @@ int sealed_copy_of_self() {
 
 void ensure_readonly_self(char** argv, char** envp) {
   if (running_protected()) return;
-  int fd = readonly_clone_of_self();
+  int fd = sys::readonly_clone("/proc/self/exe").release();
   if (fd < 0) fd = sealed_copy_of_self();
   if (fd < 0) {
     log::warn("cannot make a read-only copy of the runtime binary: {}", strerror(errno));

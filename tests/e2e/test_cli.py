@@ -301,6 +301,54 @@ def test_tag_rmi_save_load(d, tmp_path):  # noqa: F811
     assert saved.returncode == 0 and len(saved.stdout) > 1_000_000
 
 
+def help_section(text, title):
+    """The lines of one section ("Options", "Commands", ...) of a help text."""
+    lines = text.split("\n")
+    start = lines.index(f"{title}:") + 1
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start:end]
+
+
+FLAG = re.compile(r"^  (-\w, |    )(--[\w-]+)( \w+)?( +)\S")
+
+
+def test_help_in_dockers_layout(d):  # noqa: F811
+    for cmd in (["ps"], ["wait"], ["images"], ["container", "ls"], ["system", "df"], ["logs"]):
+        b, k = both(d, *cmd, "--help")
+        assert b.returncode == k.returncode == 0, cmd
+        # "Usage:  docker ps [OPTIONS]", a blank line, the description.
+        assert b.stdout.split("\n")[0] == k.stdout.split("\n")[0].replace("docker", "berth"), cmd
+        assert b.stdout.split("\n")[1] == "" and b.stdout.split("\n")[2], cmd
+        if "Options:" not in k.stdout:
+            assert "Options:" not in b.stdout, cmd
+            continue
+        # The same flags in the same order (by long name), short forms and
+        # long-only indentation as pflag prints them.
+        mine = [FLAG.match(line) for line in help_section(b.stdout, "Options")]
+        assert all(mine), b.stdout
+        theirs = [m for m in map(FLAG.match, help_section(k.stdout, "Options")) if m]
+        assert [m.group(1, 2) for m in mine] == [m.group(1, 2) for m in theirs], cmd
+        # The descriptions start three spaces after the longest flag.
+        widest = max(len(m.group(1) + m.group(2) + (m.group(3) or "")) for m in mine)
+        assert {len(m.group(1) + m.group(2) + (m.group(3) or "") + m.group(4)) for m in mine} == {widest + 3}, cmd
+    # A management group lists its commands as cobra does.
+    b, k = both(d, "container", "--help")
+    assert b.stdout.startswith("Usage:  berth container COMMAND\n\nManage containers\n\nCommands:\n")
+    docker_commands = {line.split()[0] for line in help_section(k.stdout, "Commands")}
+    for line in help_section(b.stdout, "Commands"):
+        assert re.match(r"^  [a-z]+ +\S", line) and line.index(line.split()[1]) == 14, line
+        assert line.split()[0] in docker_commands, line
+    assert b.stdout.endswith("\nRun 'berth container COMMAND --help' for more information on a command.\n")
+    # The root: docker's sections, global options and closing line.
+    top = berth(d, "--help").stdout
+    assert top.startswith("Usage:  berth [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n")
+    for title in ("Common Commands", "Management Commands", "Commands", "Global Options"):
+        assert help_section(top, title), title
+    assert [line.split()[0] for line in help_section(top, "Common Commands")][:3] == ["run", "exec", "ps"]
+    assert any(line.startswith("  -H, --host string") for line in help_section(top, "Global Options"))
+    assert top.endswith("\nRun 'berth COMMAND --help' for more information on a command.\n")
+
+
 def test_help_usage_and_daemon_address(d, tmp_path):  # noqa: F811
     for cmd in ("run", "create", "start", "attach", "stop", "restart", "kill", "rm", "ps", "images", "inspect", "logs",
                 "exec", "wait", "rename", "pause", "unpause", "top", "tag", "rmi", "load", "save", "history",

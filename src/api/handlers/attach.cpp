@@ -80,7 +80,7 @@ void add_attach_routes(Router& r, DaemonContext& ctx) {
     auto stream = eng->attach(c->id, [fd] { return peer_closed(fd); });
     if (!stream) {
       if (stream.error().code() != ErrorCode::Unavailable)
-        stream_error(fd, stream.error(), c->config.value("Tty", false));
+        stream_error(fd, stream.error(), c->config->value("Tty", false));
       return;
     }
     ProxyOptions opts;

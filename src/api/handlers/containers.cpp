@@ -39,8 +39,8 @@ Result<int> parse_signal(std::string s) {
 std::vector<std::string> command_of(const ContainerRecord& c) {
   std::vector<std::string> out;
   for (const char* k : {"Entrypoint", "Cmd"})
-    if (c.config.contains(k) && c.config[k].is_array())
-      for (const auto& e : c.config[k])
+    if (c.config->contains(k) && (*c.config)[k].is_array())
+      for (const auto& e : (*c.config)[k])
         if (e.is_string()) out.push_back(e.get<std::string>());
   return out;
 }
@@ -62,8 +62,8 @@ std::string status_text(const ContainerRecord& c, const engine::HealthMonitor* h
 // The request's HostConfig with Docker's defaults for what it left out
 // (clients read LogConfig.Type, RestartPolicy.Name, NetworkMode).
 Json host_config_json(const ContainerRecord& c) {
-  Json h = c.config.contains("HostConfig") && c.config["HostConfig"].is_object() ? c.config["HostConfig"]
-                                                                                  : Json::object();
+  const Json& cfg = *c.config;
+  Json h = cfg.contains("HostConfig") && cfg["HostConfig"].is_object() ? cfg["HostConfig"] : Json::object();
   auto fill = [&](const char* k, Json v) {
     if (!h.contains(k) || h[k].is_null() || (h[k].is_object() && h[k].empty()) ||
         (h[k].is_string() && h[k].get<std::string>().empty()))
@@ -83,7 +83,7 @@ Json host_config_json(const ContainerRecord& c) {
 Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
   const auto& s = c.state;
   auto cmd = command_of(c);
-  Json config = c.config;
+  Json config = *c.config;
   config.erase("HostConfig");
   config.erase("NetworkingConfig");
   return {{"Id", c.id},
@@ -182,7 +182,7 @@ void send_logs(Request& req, Response& res, engine::Engine& eng, const Container
     if (!t) return res.error(Error::invalid("invalid value for \"{}\": {}", key, *v));
     *dst = *t;
   }
-  bool tty = c.config.value("Tty", false);
+  bool tty = c.config->value("Tty", false);
   bool timestamps = req.query_bool("timestamps");
   bool follow = req.query_bool("follow");
   std::string path = eng.log_path(c.id);
@@ -260,7 +260,7 @@ Json container_summary(const ContainerRecord& c, const std::string& image_id,
           {"Command", join(command_of(c), " ")},
           {"Created", unix_seconds(c.created)},
           {"Ports", Json::array()},
-          {"Labels", c.config.contains("Labels") ? c.config["Labels"] : Json::object()},
+          {"Labels", c.config->contains("Labels") ? (*c.config)["Labels"] : Json::object()},
           {"State", c.state.status},
           {"Status", status_text(c, health)},
           {"HostConfig", {{"NetworkMode", "default"}}},
@@ -323,7 +323,7 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
         return any(values, [&](const std::string& v) { return v == hs; });
       }
       // label
-      const Json& labels = c.config.contains("Labels") && c.config["Labels"].is_object() ? c.config["Labels"]
+      const Json& labels = c.config->contains("Labels") && (*c.config)["Labels"].is_object() ? (*c.config)["Labels"]
                                                                                             : Json::object();
       return std::all_of(values.begin(), values.end(), [&](const std::string& v) {
         auto eq = v.find('=');

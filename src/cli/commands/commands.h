@@ -46,7 +46,9 @@ void register_system(CLI::App& app, Context& ctx);
 void register_ps(CLI::App& app, Context& ctx, const std::string& name, bool alias = false);
 void register_images(CLI::App& app, Context& ctx, bool management);
 void register_inspect(CLI::App& app, Context& ctx, const std::string& kind);
-void register_run(CLI::App& app, Context& ctx);
+// run, create, start and attach; `only` one of them (the command typed:
+// run's table of seventy flags is most of a start-up), or "" for all.
+void register_run(CLI::App& app, Context& ctx, const std::string& only = "");
 void register_lifecycle(CLI::App& app, Context& ctx);
 void register_exec(CLI::App& app, Context& ctx);
 void register_port(CLI::App& app, Context& ctx);

@@ -65,21 +65,24 @@ Json row(const Json& c, bool no_trunc) {
   std::string image = c.value("Image", "");
   if (!no_trunc && image.starts_with("sha256:")) image = short_id(image);
   int64_t created = c.value("Created", int64_t{0});
-  return Json{{"Command", Json(command).dump()},
-              {"CreatedAt", go_time(created)},
-              {"ID", no_trunc ? id : short_id(id)},
-              {"Image", image},
-              {"Labels", join(labels, ",")},
-              {"LocalVolumes", "0"},
-              {"Mounts", join(mounts, ",")},
-              {"Names", join(names, ",")},
-              {"Networks", join(networks, ",")},
-              {"Platform", nullptr},
-              {"Ports", ports_text(c.value("Ports", Json::array()))},
-              {"RunningFor", time_ago(created)},
-              {"Size", c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B"},
-              {"State", c.value("State", "")},
-              {"Status", c.value("Status", "")}};
+  // Assigned one by one: an initializer list would copy every value.
+  Json r = Json::object();
+  r["Command"] = Json(command).dump();
+  r["CreatedAt"] = go_time(created);
+  r["ID"] = no_trunc ? id : short_id(id);
+  r["Image"] = std::move(image);
+  r["Labels"] = join(labels, ",");
+  r["LocalVolumes"] = "0";
+  r["Mounts"] = join(mounts, ",");
+  r["Names"] = join(names, ",");
+  r["Networks"] = join(networks, ",");
+  r["Platform"] = nullptr;
+  r["Ports"] = c.contains("Ports") ? ports_text(c["Ports"]) : "";
+  r["RunningFor"] = time_ago(created);
+  r["Size"] = c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B";
+  r["State"] = c.value("State", "");
+  r["Status"] = c.value("Status", "");
+  return r;
 }
 
 int ps(Context& ctx, const PsOptions& o) {
@@ -93,20 +96,29 @@ int ps(Context& ctx, const PsOptions& o) {
     if (!f) return report(f.error(), kExitDaemon);
     q += "filters=" + url_escape(*f);
   }
-  Client c = ctx.client();
-  auto list = get_json(c, q);
-  if (!list) return report(list.error());
-  std::vector<Json> rows;
-  for (const auto& ct : *list) rows.push_back(row(ct, o.no_trunc));
   std::string format = o.quiet ? "{{.ID}}" : o.format;
   Json headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},   {"Command", "COMMAND"},
                   {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Status", "STATUS"},
                   {"Ports", "PORTS"},       {"Names", "NAMES"},   {"Labels", "LABELS"},
                   {"Size", "SIZE"},         {"Mounts", "MOUNTS"}, {"Networks", "NETWORKS"},
                   {"State", "STATE"},       {"LocalVolumes", "LOCAL VOLUMES"}};
-  auto out = render(format, kPsTable, headers, rows);
-  if (!out) return report(out.error(), kExitDaemon);
-  std::fwrite(out->data(), 1, out->size(), stdout);
+  auto renderer = Renderer::make(format, kPsTable, headers);
+  if (!renderer) return report(renderer.error(), kExitDaemon);
+  Client c = ctx.client();
+  auto r = c.call("GET", q);
+  if (!r) return report(r.error());
+  if (r->status >= 300) return report(daemon_error(*r));
+  // A row at a time: with hundreds of containers, holding them all would
+  // cost more (in page faults) than the parsing.
+  bool template_failed = false;
+  auto rendered = for_each_element(r->body, "the daemon's response", [&](Json& ct) {
+    auto added = renderer->add(row(ct, o.no_trunc));
+    template_failed = !added;
+    return added;
+  });
+  if (!rendered) return report(rendered.error(), template_failed ? kExitDaemon : 1);
+  std::string out = renderer->finish();
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
 

@@ -308,8 +308,9 @@ int attach(Context& ctx, const std::string& name, bool no_stdin, const std::stri
 
 }  // namespace
 
-void register_run(CLI::App& app, Context& ctx) {
-  {
+void register_run(CLI::App& app, Context& ctx, const std::string& only) {
+  auto wanted = [&](const char* name) { return only.empty() || only == name; };
+  if (wanted("attach")) {
     struct AttachOptions { std::string name, keys; bool no_stdin = false, sig_proxy = true; };
     auto a = std::make_shared<AttachOptions>();
     auto* cmd = add_command(app, "attach", "Attach local standard input, output, and error streams to a running container");
@@ -320,6 +321,7 @@ void register_run(CLI::App& app, Context& ctx) {
     set_action(cmd, ctx, [&ctx, a] { return attach(ctx, a->name, a->no_stdin, a->keys, a->sig_proxy); });
   }
   for (bool is_run : {true, false}) {
+    if (!wanted(is_run ? "run" : "create")) continue;
     auto o = std::make_shared<RunOptions>();
     auto* cmd = add_command(app, is_run ? "run" : "create",
                             is_run ? "Create and run a new container from an image" : "Create a new container");
@@ -329,6 +331,7 @@ void register_run(CLI::App& app, Context& ctx) {
       return run(ctx, *o, !is_run);
     });
   }
+  if (!wanted("start")) return;
   struct StartOptions { std::vector<std::string> names; bool attach = false, interactive = false; std::string keys; };
   auto s = std::make_shared<StartOptions>();
   auto* cmd = add_command(app, "start", "Start one or more stopped containers");

@@ -3,15 +3,17 @@
 //
 // Invocation:
 //   berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR
-//              --state-dir DIR [--tty] [--stdin] [--stdin-once]
+//              --state-dir DIR [--tty] [--stdin] [--stdin-once] [--start]
 //              [--log-path FILE [--log-max-size N[k|m|g]] [--log-max-file N]]
 //
-// The process that runs berth-shim waits until the container is created:
+// The process that runs berth-shim waits until the container is created
+// (with --start: created and started, `run --detach`):
 // it then prints the shim's pid on stdout and exits 0, or prints the error on
 // stderr and exits 1. By then the shim runs in the background in its own
 // session and process group, with stdio on /dev/null, as a child subreaper,
 // and listens on DIR/shim.sock (mode 0600, newline-delimited JSON):
-//   {"op":"start"}                          start the created container
+//   {"op":"start"}                          start the created container → {"pid"} (--start:
+//                                           mark it started)
 //   {"op":"state"}                          {"id","pid","status","exit"?,"execs"}
 //   {"op":"kill","signal":N[,"all":true][,"exec_id":E]}
 //   {"op":"resize","height":H,"width":W[,"exec_id":E]}
@@ -45,7 +47,7 @@ namespace {
 
 const char kUsage[] =
     "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR --state-dir DIR\n"
-    "                  [--tty] [--stdin] [--stdin-once]\n"
+    "                  [--tty] [--stdin] [--stdin-once] [--start]\n"
     "                  [--log-path FILE [--log-max-size N] [--log-max-file N]]\n";
 
 Result<engine::ShimOptions> parse_args(int argc, char** argv) {
@@ -75,6 +77,7 @@ Result<engine::ShimOptions> parse_args(int argc, char** argv) {
     } else if (a == "--tty") o.tty = true;
     else if (a == "--stdin") o.stdin = true;
     else if (a == "--stdin-once") o.stdin = o.stdin_once = true;
+    else if (a == "--start") o.start = true;
     else return Error::invalid("unknown argument {:?}", a);
   }
   for (auto [name, v] : {std::pair{"--id", &o.id}, {"--bundle", &o.bundle}, {"--runtime", &o.runtime},

@@ -12,7 +12,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <deque>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "base/log.h"
@@ -348,9 +352,40 @@ Server::~Server() { stop(); }
 namespace {
 // Free heap bytes above which a finished connection trims the heap.
 constexpr size_t kTrimAbove = size_t{4} << 20;
+// Threads that wait for the next connection once theirs is done.
+constexpr size_t kIdleWorkers = 4;
+
+// A connection goes to an idle worker when there is one, else to a new
+// thread: every connection still has a thread of its own (attach and
+// wait hold theirs for the life of a container), but the few short
+// requests of a `docker run` no longer each pay a thread's start and its
+// stack's page faults.
+struct Workers {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<int> queue;  // accepted, handed to an idle worker
+  size_t idle = 0;        // waiting and not yet handed one
+};
+
+void work(int fd, const Router& router, const std::shared_ptr<Workers>& w) {
+  for (;;) {
+    serve_connection(fd, router);
+    // A load or a save leaves megabytes free in this thread's arena:
+    // give them back, an idle daemon should stay small. Only then: a
+    // trim after every request costs each next one its page faults.
+    if (mallinfo2().fordblks > kTrimAbove) malloc_trim(0);
+    std::unique_lock lk(w->mu);
+    if (w->idle >= kIdleWorkers) return;
+    w->idle++;
+    w->cv.wait(lk, [&] { return !w->queue.empty(); });
+    fd = w->queue.front();
+    w->queue.pop_front();
+  }
+}
 }  // namespace
 
 void Server::serve(const Router& router) {
+  auto workers = std::make_shared<Workers>();
   while (!stopping_.load()) {
     int c = accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) {
@@ -363,13 +398,16 @@ void Server::serve(const Router& router) {
       log::error("api: accept on {}: {}", path_, Error::errno_text(errno));
       break;
     }
-    std::thread([c, &router] {
-      serve_connection(c, router);
-      // A load or a save leaves megabytes free in this thread's arena:
-      // give them back, an idle daemon should stay small. Only then: a
-      // trim after every request costs each next one its page faults.
-      if (mallinfo2().fordblks > kTrimAbove) malloc_trim(0);
-    }).detach();
+    {
+      std::lock_guard lk(workers->mu);
+      if (workers->idle > 0) {
+        workers->idle--;
+        workers->queue.push_back(c);
+        workers->cv.notify_one();
+        continue;
+      }
+    }
+    std::thread([c, &router, workers] { work(c, router, workers); }).detach();
   }
 }
 

@@ -38,7 +38,8 @@ class Server {
  public:
   static Result<std::unique_ptr<Server>> listen(const std::string& path, const ListenOptions& opts);
   ~Server();
-  // Accept until stop(); each connection in its own detached thread.
+  // Accept until stop(); each connection in a thread of its own (a new
+  // one, or one of a few kept from finished connections).
   void serve(const Router& router);
   void stop();
   const std::string& path() const { return path_; }

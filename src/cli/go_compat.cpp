@@ -168,6 +168,28 @@ std::string usage_of(const CLI::App& cmd) {
   return (flags ? "[OPTIONS]" : "") + (flags ? use : use.empty() ? "" : use.substr(1));
 }
 
+static int report_unknown_flag(const std::string& path, const std::string& use, const std::string& flag) {
+  // pflag's words: "-z" is a shorthand, reported by its letter.
+  if (flag.size() >= 2 && flag[1] != '-')
+    std::fprintf(stderr, "unknown shorthand flag: '%c' in %s\n", flag[1], flag.c_str());
+  else
+    std::fprintf(stderr, "unknown flag: %s\n", flag.c_str());
+  std::fprintf(stderr, "\nUsage:  %s %s\n\nRun '%s --help' for more information\n", path.c_str(), use.c_str(),
+               path.c_str());
+  return 125;
+}
+
+std::optional<int> check_prefix_args(const CLI::App& cmd, std::vector<std::string>& rest, size_t min) {
+  if (!rest.empty() && rest[0] == "--") rest.erase(rest.begin());
+  else if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-')
+    return report_unknown_flag(command_path(cmd), usage_of(cmd), rest[0]);
+  if (auto msg = arg_count_error(command_path(cmd), usage_of(cmd), rest.size(), min, kNoMax)) {
+    std::fprintf(stderr, "%s\n", msg->c_str());
+    return 1;
+  }
+  return std::nullopt;
+}
+
 int report_parse_error(const CLI::App& cmd, const CLI::ParseError& e) {
   const std::string path = command_path(cmd);
   const std::string use = usage_of(cmd);
@@ -195,17 +217,7 @@ int report_parse_error(const CLI::App& cmd, const CLI::ParseError& e) {
         return 1;
       }
     }
-    // pflag's words: "-z" is a shorthand, reported by its letter.
-    if (first.size() >= 2 && first[0] == '-' && first[1] != '-') {
-      std::fprintf(stderr, "unknown shorthand flag: '%c' in %s\n\nUsage:  %s %s\n\nRun '%s --help' for more information\n",
-                   first[1], first.c_str(), path.c_str(), use.c_str(), path.c_str());
-      return 125;
-    }
-    if (!first.empty()) {
-      std::fprintf(stderr, "unknown flag: %s\n\nUsage:  %s %s\n\nRun '%s --help' for more information\n",
-                   first.c_str(), path.c_str(), use.c_str(), path.c_str());
-      return 125;
-    }
+    if (!first.empty()) return report_unknown_flag(path, use, first);
   }
   std::fprintf(stderr, "%s\n\nUsage:  %s %s\n\nRun '%s --help' for more information\n", e.what(), path.c_str(),
                use.c_str(), path.c_str());

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -68,6 +69,13 @@ bool check_arg_count(const CLI::App& cmd, const std::string& use, size_t n, size
 // when it has flags, then its positionals, an optional one in brackets and
 // a repeated one as docker writes it ("CONTAINER [CONTAINER...]").
 std::string usage_of(const CLI::App& cmd);
+
+// For a command that hands the rest of its line on (run, create, top):
+// what CLI11 left over must not begin with a flag (it is one of ours that
+// does not exist: docker's "unknown flag" and exit 125), and must hold at
+// least `min` arguments (cobra's error, exit 1). A leading "--" is dropped.
+// The exit code when the line is refused, after printing why.
+std::optional<int> check_prefix_args(const CLI::App& cmd, std::vector<std::string>& rest, size_t min);
 
 // A command line CLI11 refused, reported as docker's cobra does, and its
 // exit code: a missing or extra argument is the arg-count error (exit 1);

@@ -47,6 +47,8 @@ class Renderer {
   static Result<Renderer> make(std::string format, const std::string& default_table, const Json& headers);
   Result<void> add(const Json& row);
   std::string finish();
+  // What the rows need to hold (Template::fields).
+  std::optional<std::set<std::string>> fields() const { return template_.fields(); }
 
  private:
   Renderer(Template t, bool table) : template_(std::move(t)), table_(table) {}

@@ -80,8 +80,8 @@ TEST(Output, TabwriterEdges) {
   EXPECT_EQ(tabwrite("a\n\n"), "a\n\n");
   // Ragged lines: a column is as wide as its widest cell that is not last.
   EXPECT_EQ(tabwrite("NAME\tSTATUS\tX\nabcdefghijkl\tup\n"),
-            "NAME            STATUS    X\n"
-            "abcdefghijkl    up\n");
+            "NAME           STATUS    X\n"
+            "abcdefghijkl   up\n");
   // Widths count code points.
   EXPECT_EQ(tabwrite("\xc3\xa9t\xc3\xa9\tx\nab\ty\n"), "\xc3\xa9t\xc3\xa9       x\nab        y\n");
 }

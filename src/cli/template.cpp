@@ -578,6 +578,49 @@ Result<Template> Template::parse(std::string_view text) {
   return t;
 }
 
+namespace {
+
+bool collect_fields(const Pipeline& p, std::set<std::string>& out);
+
+bool collect_fields(const Operand& op, std::set<std::string>& out) {
+  switch (op.kind) {
+    case Operand::Kind::Field:
+      if (op.fields.empty()) return false;  // the data itself
+      if (op.fields.back() == "Label") out.insert("Labels");
+      if (op.fields.size() > 1 || op.fields[0] != "Label") out.insert(op.fields[0]);
+      return true;
+    case Operand::Kind::Sub:
+      return collect_fields(*op.sub, out);
+    default:
+      return true;
+  }
+}
+
+bool collect_fields(const Pipeline& p, std::set<std::string>& out) {
+  for (const auto& c : p.commands)
+    for (const auto& op : c.operands)
+      if (!collect_fields(op, out)) return false;
+  return true;
+}
+
+bool collect_fields(const std::vector<Node>& nodes, std::set<std::string>& out) {
+  for (const auto& n : nodes) {
+    if (n.kind == Node::Kind::Range || n.kind == Node::Kind::With) return false;  // dot moves
+    if (n.kind == Node::Kind::Text) continue;
+    if (!collect_fields(n.pipe, out) || !collect_fields(n.body, out) || !collect_fields(n.else_body, out))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::set<std::string>> Template::fields() const {
+  std::set<std::string> out;
+  if (!collect_fields(*nodes_, out)) return std::nullopt;
+  return out;
+}
+
 Result<std::string> Template::execute(const Json& data) const {
   std::string out;
   Exec e(data);

@@ -22,6 +22,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,11 @@ class Template {
  public:
   static Result<Template> parse(std::string_view text);
   Result<std::string> execute(const Json& data) const;
+  // The top-level fields of the data that executing may read ("ID",
+  // "Names"; `.Label "k"` reads "Labels"), or nullopt when it may read
+  // anything: the data itself (`{{json .}}`), or under `range`/`with`.
+  // Lets a caller compute only the columns a format shows.
+  std::optional<std::set<std::string>> fields() const;
 
   struct Node;
 

@@ -70,6 +70,23 @@ TEST(Template, IndexOfNothing) {
   EXPECT_EQ(run("{{index .L \"k\"}}|{{index .M \"x\"}}|{{index .M \"k\"}}", d), "<no value>||v");
 }
 
+TEST(Template, FieldsReadFromTheData) {
+  using Set = std::set<std::string>;
+  auto fields = [](const char* text) {
+    auto t = Template::parse(text);
+    EXPECT_TRUE(t.ok()) << text;
+    return t->fields();
+  };
+  EXPECT_EQ(fields("{{.ID}}\t{{.Names}}"), Set({"ID", "Names"}));
+  EXPECT_EQ(fields("{{.State.Status}} {{$.Name}} {{upper (index .Labels \"a\")}}"), Set({"State", "Name", "Labels"}));
+  EXPECT_EQ(fields("{{.Label \"com.x\"}} {{if eq .Status \"up\"}}{{.ID}}{{else}}{{.Size}}{{end}}"),
+            Set({"Labels", "Status", "ID", "Size"}));
+  EXPECT_EQ(fields("plain text"), Set());
+  // The data itself, or a moved dot: anything may be read.
+  for (const char* all : {"{{json .}}", "{{.}}", "{{range .Mounts}}{{.Name}}{{end}}", "{{with .State}}{{.Pid}}{{end}}"})
+    EXPECT_FALSE(fields(all).has_value()) << all;
+}
+
 TEST(Template, ParseErrors) {
   for (const char* bad : {"{{.Id", "{{range .X}}", "{{end}}", "{{\"open}}", "{{.A |}}", "{{if}}{{end}}"}) {
     EXPECT_FALSE(Template::parse(bad).ok()) << bad;

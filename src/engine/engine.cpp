@@ -345,6 +345,9 @@ Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
   std::vector<std::string> argv = {o_.shim, "--id", rec.id, "--bundle", run_dir(rec.id) + "/bundle",
                                    "--runtime", o_.runtime, "--runtime-root", o_.exec_root + "/runtime",
                                    "--state-dir", sdir, "--log-path", log_path(rec.id)};
+  // Created and started by one runtime call; the start op below only
+  // tells the shim that the attaches waiting for this start are in place.
+  argv.push_back("--start");
   if (cfg.tty) argv.push_back("--tty");
   if (cfg.open_stdin) argv.push_back(cfg.stdin_once ? "--stdin-once" : "--stdin");
   if (auto it = cfg.host.log_config.find("max-size"); it != cfg.host.log_config.end())
@@ -367,11 +370,10 @@ Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
     std::erase_if(pending_attaches_, [](const auto& p) { return p->result.has_value(); });
     cv_.notify_all();
   }
-  BERTH_TRY_CTX(shim_request(rec.id, {{"op", "start"}}), "start container {}", rec.name);
+  auto started = BERTH_TRY_CTX(shim_request(rec.id, {{"op", "start"}}), "start container {}", rec.name);
   log::debug("engine: start {}: started", rec.id.substr(0, 12));
-  auto st = shim_request(rec.id, {{"op", "state"}});
   rec.state.status = "running";
-  rec.state.pid = st ? st->value("pid", int64_t{0}) : 0;
+  rec.state.pid = started.value("pid", int64_t{0});
   rec.state.started_at = now();
   rec.state.finished_at = "0001-01-01T00:00:00Z";
   rec.state.exit_code = 0;

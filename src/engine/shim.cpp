@@ -165,7 +165,9 @@ Result<void> Shim::setup() {
   ProcIo io;
   BERTH_TRY(prepare_io(p, io, "init"));
   std::string pid_file = opts_.state_dir + "/init.pid";
-  auto argv = runtime_cmd({"create", "--bundle", opts_.bundle, "--pid-file", pid_file});
+  const char* verb = opts_.start ? "run" : "create";
+  auto argv = runtime_cmd({verb, "--bundle", opts_.bundle, "--pid-file", pid_file});
+  if (opts_.start) argv.push_back("--detach");
   if (p.tty) {
     argv.push_back("--console-socket");
     argv.push_back(io.console_path);
@@ -186,7 +188,7 @@ Result<void> Shim::setup() {
       if (n > 0) msg = std::string(trim(std::string_view(buf, static_cast<size_t>(n))));
     }
     ::unlink(io.console_path.c_str());
-    return Error::make(ErrorCode::Internal, "{} create failed (exit {}){}{}", opts_.runtime, rc,
+    return Error::make(ErrorCode::Internal, "{} {} failed (exit {}){}{}", opts_.runtime, verb, rc,
                        msg.empty() ? "" : ": ", msg);
   }
   BERTH_TRY_CTX(finish_io(p, io), "container {}", opts_.id);
@@ -301,8 +303,10 @@ void Shim::deliver(Proc& p, int stream, std::string_view data) {
     }
   }
   // An exec's output has no log: keep its start for the attach that follows.
-  if (!any && !p.exec_id.empty() && !p.attached_once && p.early.size() + framed.size() <= kEarlyMax)
-    p.early += framed;
+  // So does the container's before the start op (--start): the attaches
+  // that berthd hands over before it must see all of it.
+  bool keep = p.exec_id.empty() ? !started_ : !p.attached_once;
+  if (!any && keep && p.early.size() + framed.size() <= kEarlyMax) p.early += framed;
 }
 
 void Shim::on_exit(Proc& p, int status) {

@@ -34,6 +34,11 @@ struct ShimOptions {
   bool tty = false;
   bool stdin = false;       // keep a pipe to the container's stdin
   bool stdin_once = false;  // close it when an attached client half-closes
+  // Create and start in one runtime call (`run --detach`) at setup; the
+  // start op then only marks the container started. Output before it is
+  // kept for the first attach, so a client attached between the two sees
+  // all of it.
+  bool start = false;
   std::string log_path;     // json-file log; empty: output is not logged
   uint64_t log_max_size = 0;
   int log_max_file = 1;

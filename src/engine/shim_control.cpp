@@ -192,9 +192,12 @@ Result<Shim::Proc*> Shim::find_proc(const JsonReader& r) {
 
 Result<Json> Shim::op_start() {
   if (started_) return Error(ErrorCode::Conflict, "container already started");
-  BERTH_TRY(run_runtime(runtime_cmd({"start", opts_.id})));
+  if (!opts_.start) BERTH_TRY(run_runtime(runtime_cmd({"start", opts_.id})));
   started_ = true;
-  return Json::object();
+  // Kept only for the attaches made before this op; a later attach gets
+  // what comes from now on, as Docker's.
+  procs_.at("")->early.clear();
+  return Json{{"pid", init_pid()}};
 }
 
 Result<Json> Shim::op_state() {

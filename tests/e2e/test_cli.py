@@ -494,7 +494,10 @@ def test_usage_errors_like_docker(d):  # noqa: F811
     for args in (["ps", "--bogus"], ["images", "--nope"], ["image", "ls", "-z"], ["events", "--nope"],
                  ["system", "df", "--x"], ["rm"], ["stop"], ["logs"], ["rename", "a"], ["container", "rm"],
                  ["image", "rm"], ["rename", "a", "b", "c"], ["wait"], ["kill"], ["tag", "a"], ["diff"],
-                 ["export"], ["port"], ["inspect"], ["commit"], ["history"], ["start", "--bogus", "x"]):
+                 ["export"], ["port"], ["inspect"], ["commit"], ["history"], ["start", "--bogus", "x"],
+                 # Commands that hand the rest of the line to the container.
+                 ["run"], ["create"], ["top"], ["run", "--bogus", "busybox"], ["create", "-z", "busybox"],
+                 ["container", "run", "--nope", "busybox", "true"], ["top", "--x", "c"]):
         b, k = both(d, *args)
         assert b.returncode == k.returncode, (args, describe(b), describe(k))
         assert b.stderr == k.stderr.replace("docker", "berth"), (args, b.stderr, k.stderr)

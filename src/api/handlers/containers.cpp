@@ -253,19 +253,23 @@ void send_logs(Request& req, Response& res, engine::Engine& eng, const Container
 
 Json container_summary(const ContainerRecord& c, const std::string& image_id,
                        const engine::HealthMonitor* health) {
-  return {{"Id", c.id},
-          {"Names", {"/" + c.name}},
-          {"Image", c.image_name},
-          {"ImageID", image_id},
-          {"Command", join(command_of(c), " ")},
-          {"Created", unix_seconds(c.created)},
-          {"Ports", Json::array()},
-          {"Labels", c.config->contains("Labels") ? (*c.config)["Labels"] : Json::object()},
-          {"State", c.state.status},
-          {"Status", status_text(c, health)},
-          {"HostConfig", {{"NetworkMode", "default"}}},
-          {"NetworkSettings", {{"Networks", Json::object()}}},
-          {"Mounts", Json::array()}};
+  // Assigned one by one: an initializer list copies every value, and ps
+  // builds hundreds of these.
+  Json j = Json::object();
+  j["Id"] = c.id;
+  j["Names"] = Json::array({"/" + c.name});
+  j["Image"] = c.image_name;
+  j["ImageID"] = image_id;
+  j["Command"] = join(command_of(c), " ");
+  j["Created"] = unix_seconds(c.created);
+  j["Ports"] = Json::array();
+  j["Labels"] = c.config->contains("Labels") ? (*c.config)["Labels"] : Json::object();
+  j["State"] = c.state.status;
+  j["Status"] = status_text(c, health);
+  j["HostConfig"]["NetworkMode"] = "default";
+  j["NetworkSettings"]["Networks"] = Json::object();
+  j["Mounts"] = Json::array();
+  return j;
 }
 
 void add_container_routes(Router& r, DaemonContext& ctx) {

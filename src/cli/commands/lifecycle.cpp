@@ -5,6 +5,7 @@
 #include "base/strings.h"
 #include "cli/attach.h"
 #include "cli/commands/commands.h"
+#include "cli/go_compat.h"
 #include "cli/create_body.h"
 #include "cli/output.h"
 
@@ -195,10 +196,7 @@ void register_lifecycle(CLI::App& app, Context& ctx) {
     cmd->prefix_command();
     set_action(cmd, ctx, [&ctx, args, cmd] {
       auto rest = cmd->remaining();
-      if (rest.empty()) {
-        std::fprintf(stderr, "\"berth top\" requires at least 1 argument.\nSee 'berth top --help'.\n");
-        return 1;
-      }
+      if (auto refused = check_prefix_args(*cmd, rest, 1)) return *refused;
       return top(ctx, rest[0], std::vector<std::string>(rest.begin() + 1, rest.end()));
     });
   }

@@ -42,46 +42,60 @@ std::string ports_text(const Json& ports) {
   return join(out, ", ");
 }
 
-Json row(const Json& c, bool no_trunc) {
-  std::string id = c.value("Id", "");
-  std::string command = c.value("Command", "");
-  if (!no_trunc) command = ellipsis(command, 20);
-  std::vector<std::string> names;
-  if (c.contains("Names") && c["Names"].is_array())
-    for (const auto& n : c["Names"]) {
-      std::string s = n.get<std::string>();
-      if (!s.empty() && s[0] == '/') s.erase(0, 1);
-      if (no_trunc || s.find('/') == std::string::npos) names.push_back(s);
-    }
-  std::vector<std::string> labels;
-  if (c.contains("Labels") && c["Labels"].is_object())
-    for (const auto& [k, v] : c["Labels"].items()) labels.push_back(k + "=" + v.get<std::string>());
-  std::vector<std::string> mounts;
-  if (c.contains("Mounts") && c["Mounts"].is_array())
-    for (const auto& m : c["Mounts"]) mounts.push_back(m.value("Name", m.value("Source", "")));
-  std::vector<std::string> networks;
-  if (c.contains("NetworkSettings") && c["NetworkSettings"].contains("Networks"))
-    for (const auto& [k, v] : c["NetworkSettings"]["Networks"].items()) networks.push_back(k);
-  std::string image = c.value("Image", "");
-  if (!no_trunc && image.starts_with("sha256:")) image = short_id(image);
-  int64_t created = c.value("Created", int64_t{0});
-  // Assigned one by one: an initializer list would copy every value.
+// One container as docker's formatter sees it; only the `need`ed fields
+// (all when nullopt) are computed.
+Json row(const Json& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
+  auto want = [&](const char* k) { return !need || need->count(k) > 0; };
   Json r = Json::object();
-  r["Command"] = Json(command).dump();
-  r["CreatedAt"] = go_time(created);
-  r["ID"] = no_trunc ? id : short_id(id);
-  r["Image"] = std::move(image);
-  r["Labels"] = join(labels, ",");
-  r["LocalVolumes"] = "0";
-  r["Mounts"] = join(mounts, ",");
-  r["Names"] = join(names, ",");
-  r["Networks"] = join(networks, ",");
-  r["Platform"] = nullptr;
-  r["Ports"] = c.contains("Ports") ? ports_text(c["Ports"]) : "";
-  r["RunningFor"] = time_ago(created);
-  r["Size"] = c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B";
-  r["State"] = c.value("State", "");
-  r["Status"] = c.value("Status", "");
+  if (want("Command")) {
+    std::string command = c.value("Command", "");
+    r["Command"] = Json(no_trunc ? command : ellipsis(command, 20)).dump();
+  }
+  int64_t created = c.value("Created", int64_t{0});
+  if (want("CreatedAt")) r["CreatedAt"] = go_time(created);
+  if (want("ID")) {
+    std::string id = c.value("Id", "");
+    r["ID"] = no_trunc ? id : short_id(id);
+  }
+  if (want("Image")) {
+    std::string image = c.value("Image", "");
+    r["Image"] = !no_trunc && image.starts_with("sha256:") ? short_id(image) : image;
+  }
+  if (want("Labels")) {
+    std::vector<std::string> labels;
+    if (c.contains("Labels") && c["Labels"].is_object())
+      for (const auto& [k, v] : c["Labels"].items()) labels.push_back(k + "=" + v.get<std::string>());
+    r["Labels"] = join(labels, ",");
+  }
+  if (want("LocalVolumes")) r["LocalVolumes"] = "0";
+  if (want("Mounts")) {
+    std::vector<std::string> mounts;
+    if (c.contains("Mounts") && c["Mounts"].is_array())
+      for (const auto& m : c["Mounts"]) mounts.push_back(m.value("Name", m.value("Source", "")));
+    r["Mounts"] = join(mounts, ",");
+  }
+  if (want("Names")) {
+    std::vector<std::string> names;
+    if (c.contains("Names") && c["Names"].is_array())
+      for (const auto& n : c["Names"]) {
+        std::string s = n.get<std::string>();
+        if (!s.empty() && s[0] == '/') s.erase(0, 1);
+        if (no_trunc || s.find('/') == std::string::npos) names.push_back(s);
+      }
+    r["Names"] = join(names, ",");
+  }
+  if (want("Networks")) {
+    std::vector<std::string> networks;
+    if (c.contains("NetworkSettings") && c["NetworkSettings"].contains("Networks"))
+      for (const auto& [k, v] : c["NetworkSettings"]["Networks"].items()) networks.push_back(k);
+    r["Networks"] = join(networks, ",");
+  }
+  if (want("Platform")) r["Platform"] = nullptr;
+  if (want("Ports")) r["Ports"] = c.contains("Ports") ? ports_text(c["Ports"]) : "";
+  if (want("RunningFor")) r["RunningFor"] = time_ago(created);
+  if (want("Size")) r["Size"] = c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B";
+  if (want("State")) r["State"] = c.value("State", "");
+  if (want("Status")) r["Status"] = c.value("Status", "");
   return r;
 }
 
@@ -110,9 +124,10 @@ int ps(Context& ctx, const PsOptions& o) {
   if (r->status >= 300) return report(daemon_error(*r));
   // A row at a time: with hundreds of containers, holding them all would
   // cost more (in page faults) than the parsing.
+  const auto need = renderer->fields();
   bool template_failed = false;
   auto rendered = for_each_element(r->body, "the daemon's response", [&](Json& ct) {
-    auto added = renderer->add(row(ct, o.no_trunc));
+    auto added = renderer->add(row(ct, o.no_trunc, need));
     template_failed = !added;
     return added;
   });

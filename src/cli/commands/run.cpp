@@ -6,6 +6,7 @@
 
 #include "cli/attach.h"
 #include "cli/commands/commands.h"
+#include "cli/go_compat.h"
 #include "cli/create_body.h"
 
 namespace berth::cli {
@@ -144,11 +145,6 @@ int attach_wait_start(Context& ctx, const std::string& id, bool in, bool out, bo
 
 int run(Context& ctx, RunOptions& o, bool create_only) {
   const char* name = create_only ? "create" : "run";
-  if (o.args.empty()) {
-    std::fprintf(stderr, "\"berth %s\" requires at least 1 argument.\nSee 'berth %s --help'.\n\n"
-                 "Usage:  berth %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n", name, name, name);
-    return 1;
-  }
   if (!create_only && o.flags.tty && o.flags.interactive && !::isatty(0)) {
     std::fprintf(stderr, "the input device is not a TTY\n");
     return 1;
@@ -328,6 +324,7 @@ void register_run(CLI::App& app, Context& ctx, const std::string& only) {
     add_run_flags(cmd, *o, is_run);
     set_action(cmd, ctx, [&ctx, o, cmd, is_run] {
       o->args = cmd->remaining();
+      if (auto refused = check_prefix_args(*cmd, o->args, 1)) return *refused;
       return run(ctx, *o, !is_run);
     });
   }

@@ -27,11 +27,14 @@ Result<Json> parse_json(std::string_view text, std::string_view what) {
 }
 
 Result<void> for_each_element(std::string_view text, std::string_view what,
-                              const std::function<Result<void>(Json&)>& each) {
+                              const std::function<Result<void>(Json&)>& each,
+                              const std::function<bool(const std::string&)>& keep) {
   std::optional<Error> failed;
   // nlohmann calls back at depth 1 for a whole element of the top array;
-  // answering false drops it from the array being built.
+  // answering false drops it from the array being built. A key at depth 2
+  // is a member of an element: answering false skips that member.
   auto element = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (depth == 2 && event == Json::parse_event_t::key && keep) return keep(parsed.get_ref<const std::string&>());
     bool done = event == Json::parse_event_t::object_end || event == Json::parse_event_t::array_end ||
                 event == Json::parse_event_t::value;
     if (depth != 1 || !done) return true;

@@ -23,8 +23,11 @@ Result<Json> read_json_file(const std::string& path);
 // is parsed: only one element is held at a time (a list of hundreds of
 // containers is never built). `each` may move from its argument. After
 // the first error from `each` the rest is only checked for syntax.
+// `keep`, when given, is asked for each key of an element that is an
+// object: a member it refuses is skipped, not built.
 Result<void> for_each_element(std::string_view text, std::string_view what,
-                              const std::function<Result<void>(Json&)>& each);
+                              const std::function<Result<void>(Json&)>& each,
+                              const std::function<bool(const std::string&)>& keep = nullptr);
 
 // A cursor over a JSON object that remembers its path for error messages.
 class JsonReader {

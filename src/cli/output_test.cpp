@@ -106,6 +106,18 @@ TEST(Output, RendererStreamsElementsOfAnArray) {
               }).ok());
   EXPECT_EQ(got, (std::vector<std::string>{"1", "\"x\"", "[2,[3]]", "{\"a\":[4]}", "null"}));
   ASSERT_TRUE(for_each_element("[]", "list", [&](Json&) -> Result<void> { return Error::invalid("called"); }).ok());
+  // Members an element's reader does not want are skipped, nested ones too.
+  std::vector<Json> kept;
+  ASSERT_TRUE(for_each_element(
+                  R"([{"Id":"a","HostConfig":{"Id":"x","N":[1]},"Names":["/n"]},{"Labels":{"Id":"y"},"Id":"b"}])",
+                  "list",
+                  [&](Json& e) {
+                    kept.push_back(std::move(e));
+                    return ok();
+                  },
+                  [](const std::string& key) { return key == "Id" || key == "Names"; })
+                  .ok());
+  EXPECT_EQ(kept, (std::vector<Json>{Json::parse(R"({"Id":"a","Names":["/n"]})"), Json::parse(R"({"Id":"b"})")}));
   // Not an array, or not JSON: an error naming the input.
   auto obj = for_each_element(R"({"a":1})", "the answer", [&](Json&) { return ok(); });
   ASSERT_FALSE(obj.ok());

@@ -241,6 +241,42 @@ def test_attach_separates_stdout_and_stderr(shim):
     s.delete()
 
 
+def test_start_flag_runs_at_once_and_keeps_early_output_for_the_first_attach(shim):
+    # --start: the runtime's `run --detach` at setup; the container may have
+    # written (and even exited) before anyone attached.
+    s = shim(["sh", "-c", "echo early; echo early-err >&2; exit 5"], flags=["--start"])
+    deadline = time.monotonic() + 10
+    while "exit" not in s.request("state") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    st = s.request("state")
+    assert st["status"] == "stopped" and st["exit"]["exit_code"] == 5
+    _, stream = s.attach()
+    out = read_frames(stream, lambda o: o[1] and o[2])
+    assert out == {1: b"early\n", 2: b"early-err\n"}
+    assert stream.recv(10) == b""  # exited: the stream ends after the output
+    stream.close()
+    assert s.request("start")["pid"] > 0
+    # What was kept went to that first attach; a later one gets nothing old.
+    _, late = s.attach()
+    assert late.recv(10) == b""
+    late.close()
+    assert sorted((e["stream"], e["log"]) for e in s.log_entries()) == [("stderr", "early-err\n"),
+                                                                       ("stdout", "early\n")]
+    s.delete()
+
+
+def test_start_flag_leaves_later_output_to_attaches_made_before_start(shim):
+    s = shim(["sh", "-c", "echo first; read x; echo second"], flags=["--start", "--stdin"])
+    _, stream = s.attach()
+    s.request("start")
+    stream.sendall(b"go\n")
+    out = read_frames(stream, lambda o: b"second" in o[1])
+    assert out[1] == b"first\nsecond\n"
+    assert s.wait()["exit_code"] == 0
+    stream.close()
+    s.delete()
+
+
 def test_shim_survives_kill_9_of_its_starter(shim, rt, tmp_path):
     s = shim(["sleep", "100"], launch=False)
     pidfile = tmp_path / "shim.out"

@@ -1,5 +1,8 @@
 // ps (container ls): the containers/json rows as docker's table.
 #include <ctime>
+#include <functional>
+#include <map>
+#include <set>
 
 #include "base/strings.h"
 #include "cli/commands/commands.h"
@@ -42,62 +45,70 @@ std::string ports_text(const Json& ports) {
   return join(out, ", ");
 }
 
-// One container as docker's formatter sees it; only the `need`ed fields
-// (all when nullopt) are computed.
-Json row(const Json& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
-  auto want = [&](const char* k) { return !need || need->count(k) > 0; };
-  Json r = Json::object();
-  if (want("Command")) {
+// The text of one of docker's ps columns for a container entry.
+std::string column(const Json& c, std::string_view name, bool no_trunc) {
+  if (name == "Command") {
     std::string command = c.value("Command", "");
-    r["Command"] = Json(no_trunc ? command : ellipsis(command, 20)).dump();
+    return Json(no_trunc ? command : ellipsis(command, 20)).dump();
   }
-  int64_t created = c.value("Created", int64_t{0});
-  if (want("CreatedAt")) r["CreatedAt"] = go_time(created);
-  if (want("ID")) {
+  if (name == "CreatedAt") return go_time(c.value("Created", int64_t{0}));
+  if (name == "RunningFor") return time_ago(c.value("Created", int64_t{0}));
+  if (name == "ID") {
     std::string id = c.value("Id", "");
-    r["ID"] = no_trunc ? id : short_id(id);
+    return no_trunc ? id : short_id(id);
   }
-  if (want("Image")) {
+  if (name == "Image") {
     std::string image = c.value("Image", "");
-    r["Image"] = !no_trunc && image.starts_with("sha256:") ? short_id(image) : image;
+    return !no_trunc && image.starts_with("sha256:") ? short_id(image) : image;
   }
-  if (want("Labels")) {
-    std::vector<std::string> labels;
+  std::vector<std::string> parts;
+  if (name == "Labels") {
     if (c.contains("Labels") && c["Labels"].is_object())
-      for (const auto& [k, v] : c["Labels"].items()) labels.push_back(k + "=" + v.get<std::string>());
-    r["Labels"] = join(labels, ",");
-  }
-  if (want("LocalVolumes")) r["LocalVolumes"] = "0";
-  if (want("Mounts")) {
-    std::vector<std::string> mounts;
+      for (const auto& [k, v] : c["Labels"].items()) parts.push_back(k + "=" + v.get<std::string>());
+  } else if (name == "LocalVolumes") {
+    return "0";
+  } else if (name == "Mounts") {
     if (c.contains("Mounts") && c["Mounts"].is_array())
-      for (const auto& m : c["Mounts"]) mounts.push_back(m.value("Name", m.value("Source", "")));
-    r["Mounts"] = join(mounts, ",");
-  }
-  if (want("Names")) {
-    std::vector<std::string> names;
+      for (const auto& m : c["Mounts"]) parts.push_back(m.value("Name", m.value("Source", "")));
+  } else if (name == "Names") {
     if (c.contains("Names") && c["Names"].is_array())
       for (const auto& n : c["Names"]) {
         std::string s = n.get<std::string>();
         if (!s.empty() && s[0] == '/') s.erase(0, 1);
-        if (no_trunc || s.find('/') == std::string::npos) names.push_back(s);
+        if (no_trunc || s.find('/') == std::string::npos) parts.push_back(s);
       }
-    r["Names"] = join(names, ",");
-  }
-  if (want("Networks")) {
-    std::vector<std::string> networks;
+  } else if (name == "Networks") {
     if (c.contains("NetworkSettings") && c["NetworkSettings"].contains("Networks"))
-      for (const auto& [k, v] : c["NetworkSettings"]["Networks"].items()) networks.push_back(k);
-    r["Networks"] = join(networks, ",");
+      for (const auto& [k, v] : c["NetworkSettings"]["Networks"].items()) parts.push_back(k);
+  } else if (name == "Ports") {
+    return c.contains("Ports") ? ports_text(c["Ports"]) : "";
+  } else if (name == "Size") {
+    return c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B";
+  } else if (name == "State" || name == "Status") {
+    return c.value(std::string(name), "");
   }
-  if (want("Platform")) r["Platform"] = nullptr;
-  if (want("Ports")) r["Ports"] = c.contains("Ports") ? ports_text(c["Ports"]) : "";
-  if (want("RunningFor")) r["RunningFor"] = time_ago(created);
-  if (want("Size")) r["Size"] = c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B";
-  if (want("State")) r["State"] = c.value("State", "");
-  if (want("Status")) r["Status"] = c.value("Status", "");
+  return join(parts, ",");
+}
+
+constexpr std::string_view kColumns[] = {"Command", "CreatedAt", "ID",    "Image",      "Labels", "LocalVolumes",
+                                         "Mounts",  "Names",     "Networks", "Ports", "RunningFor", "Size",
+                                         "State",   "Status"};
+
+// One container as docker's formatter sees it; only the `need`ed fields
+// (all when nullopt) are computed.
+Json row(const Json& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
+  Json r = Json::object();
+  for (std::string_view name : kColumns)
+    if (!need || need->count(std::string(name))) r[std::string(name)] = column(c, name, no_trunc);
+  if (!need || need->count("Platform")) r["Platform"] = nullptr;
   return r;
 }
+
+// The default table's columns and titles: most `ps` calls print this one,
+// written straight from the columns, as its template would.
+constexpr std::pair<std::string_view, std::string_view> kDefaultTable[] = {
+    {"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"RunningFor", "CREATED"},
+    {"Status", "STATUS"},   {"Ports", "PORTS"}, {"Names", "NAMES"}};
 
 int ps(Context& ctx, const PsOptions& o) {
   std::string q = "/containers/json?";
@@ -125,14 +136,41 @@ int ps(Context& ctx, const PsOptions& o) {
   // A row at a time: with hundreds of containers, holding them all would
   // cost more (in page faults) than the parsing.
   const auto need = renderer->fields();
+  // The members of the daemon's entries that those columns are made from;
+  // the others are skipped as they are parsed.
+  std::set<std::string> members;
+  if (need) {
+    static const std::map<std::string, std::vector<std::string>> made_from = {
+        {"Command", {"Command"}}, {"CreatedAt", {"Created"}}, {"RunningFor", {"Created"}},
+        {"ID", {"Id"}},           {"Image", {"Image"}},       {"Labels", {"Labels"}},
+        {"Mounts", {"Mounts"}},   {"Names", {"Names"}},       {"Networks", {"NetworkSettings"}},
+        {"Ports", {"Ports"}},     {"Size", {"SizeRw"}},       {"State", {"State"}},
+        {"Status", {"Status"}}};
+    for (const auto& f : *need)
+      if (auto it = made_from.find(f); it != made_from.end()) members.insert(it->second.begin(), it->second.end());
+  }
+  std::function<bool(const std::string&)> keep;
+  if (need) keep = [&](const std::string& key) { return members.count(key) > 0; };
+  const bool default_table = format.empty() || format == "table";
+  std::string table;
+  if (default_table)
+    for (const auto& [name, title] : kDefaultTable) (table += title) += name == "Names" ? '\n' : '\t';
   bool template_failed = false;
-  auto rendered = for_each_element(r->body, "the daemon's response", [&](Json& ct) {
-    auto added = renderer->add(row(ct, o.no_trunc, need));
-    template_failed = !added;
-    return added;
-  });
+  auto rendered = for_each_element(
+      r->body, "the daemon's response",
+      [&](Json& ct) -> Result<void> {
+        if (default_table) {
+          for (const auto& [name, title] : kDefaultTable)
+            (table += column(ct, name, o.no_trunc)) += name == "Names" ? '\n' : '\t';
+          return ok();
+        }
+        auto added = renderer->add(row(ct, o.no_trunc, need));
+        template_failed = !added;
+        return added;
+      },
+      keep);
   if (!rendered) return report(rendered.error(), template_failed ? kExitDaemon : 1);
-  std::string out = renderer->finish();
+  std::string out = default_table ? tabwrite(table) : renderer->finish();
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

@@ -180,10 +180,10 @@ static int report_unknown_flag(const std::string& path, const std::string& use, 
 }
 
 std::optional<int> check_prefix_args(const CLI::App& cmd, std::vector<std::string>& rest, size_t min) {
+  const std::string path = command_path(cmd), use = usage_of(cmd);
   if (!rest.empty() && rest[0] == "--") rest.erase(rest.begin());
-  else if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-')
-    return report_unknown_flag(command_path(cmd), usage_of(cmd), rest[0]);
-  if (auto msg = arg_count_error(command_path(cmd), usage_of(cmd), rest.size(), min, kNoMax)) {
+  else if (!rest.empty() && rest[0].size() > 1 && rest[0][0] == '-') return report_unknown_flag(path, use, rest[0]);
+  if (auto msg = arg_count_error(path, use, rest.size(), min, kNoMax)) {
     std::fprintf(stderr, "%s\n", msg->c_str());
     return 1;
   }

@@ -256,7 +256,7 @@ Result<Fd> Client::connect_socket() const {
       err = fd ? 0 : fd.error().sys_errno();
     }
   }
-  if (fd || err == 0) return fd;
+  if (fd) return fd;
   if (err == EACCES || err == EPERM)
     return Error(ErrorCode::PermissionDenied,
                  fmt::format("permission denied while trying to connect to the berth daemon socket at "

@@ -1,7 +1,8 @@
 // ps (container ls): the containers/json rows as docker's table.
 #include <ctime>
+#include <algorithm>
 #include <functional>
-#include <map>
+#include <iterator>
 #include <set>
 
 #include "base/strings.h"
@@ -18,7 +19,34 @@ struct PsOptions {
   std::string format;
 };
 
-const char* kPsTable = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+// docker's ps columns: the row field, its title, and the member of the
+// daemon's entry it is made from ("" for none).
+struct ColumnInfo {
+  std::string_view name, title, member;
+};
+constexpr ColumnInfo kColumns[] = {
+    {"Command", "COMMAND", "Command"},    {"CreatedAt", "CREATED AT", "Created"},
+    {"ID", "CONTAINER ID", "Id"},         {"Image", "IMAGE", "Image"},
+    {"Labels", "LABELS", "Labels"},       {"LocalVolumes", "LOCAL VOLUMES", ""},
+    {"Mounts", "MOUNTS", "Mounts"},       {"Names", "NAMES", "Names"},
+    {"Networks", "NETWORKS", "NetworkSettings"}, {"Ports", "PORTS", "Ports"},
+    {"RunningFor", "CREATED", "Created"}, {"Size", "SIZE", "SizeRw"},
+    {"State", "STATE", "State"},          {"Status", "STATUS", "Status"}};
+
+const ColumnInfo& column_info(std::string_view name) {
+  return *std::find_if(std::begin(kColumns), std::end(kColumns), [&](const ColumnInfo& c) { return c.name == name; });
+}
+
+// The default table (most `ps` calls print it): written straight from the
+// columns, as its template would.
+constexpr std::string_view kDefaultTable[] = {"ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"};
+
+std::string default_template() {
+  std::string t = "table ";
+  for (std::string_view name : kDefaultTable) fmt::format_to(std::back_inserter(t), "{{{{.{}}}}}\t", name);
+  t.pop_back();
+  return t;
+}
 
 std::string go_time(int64_t unix_seconds) {
   time_t t = unix_seconds;
@@ -90,25 +118,15 @@ std::string column(const Json& c, std::string_view name, bool no_trunc) {
   return join(parts, ",");
 }
 
-constexpr std::string_view kColumns[] = {"Command", "CreatedAt", "ID",    "Image",      "Labels", "LocalVolumes",
-                                         "Mounts",  "Names",     "Networks", "Ports", "RunningFor", "Size",
-                                         "State",   "Status"};
-
 // One container as docker's formatter sees it; only the `need`ed fields
 // (all when nullopt) are computed.
 Json row(const Json& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
   Json r = Json::object();
-  for (std::string_view name : kColumns)
-    if (!need || need->count(std::string(name))) r[std::string(name)] = column(c, name, no_trunc);
+  for (const auto& col : kColumns)
+    if (!need || need->count(std::string(col.name))) r[std::string(col.name)] = column(c, col.name, no_trunc);
   if (!need || need->count("Platform")) r["Platform"] = nullptr;
   return r;
 }
-
-// The default table's columns and titles: most `ps` calls print this one,
-// written straight from the columns, as its template would.
-constexpr std::pair<std::string_view, std::string_view> kDefaultTable[] = {
-    {"ID", "CONTAINER ID"}, {"Image", "IMAGE"}, {"Command", "COMMAND"}, {"RunningFor", "CREATED"},
-    {"Status", "STATUS"},   {"Ports", "PORTS"}, {"Names", "NAMES"}};
 
 int ps(Context& ctx, const PsOptions& o) {
   std::string q = "/containers/json?";
@@ -122,12 +140,9 @@ int ps(Context& ctx, const PsOptions& o) {
     q += "filters=" + url_escape(*f);
   }
   std::string format = o.quiet ? "{{.ID}}" : o.format;
-  Json headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},   {"Command", "COMMAND"},
-                  {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Status", "STATUS"},
-                  {"Ports", "PORTS"},       {"Names", "NAMES"},   {"Labels", "LABELS"},
-                  {"Size", "SIZE"},         {"Mounts", "MOUNTS"}, {"Networks", "NETWORKS"},
-                  {"State", "STATE"},       {"LocalVolumes", "LOCAL VOLUMES"}};
-  auto renderer = Renderer::make(format, kPsTable, headers);
+  Json headers = Json::object();
+  for (const auto& col : kColumns) headers[std::string(col.name)] = col.title;
+  auto renderer = Renderer::make(format, default_template(), headers);
   if (!renderer) return report(renderer.error(), kExitDaemon);
   Client c = ctx.client();
   auto r = c.call("GET", q);
@@ -138,29 +153,23 @@ int ps(Context& ctx, const PsOptions& o) {
   const auto need = renderer->fields();
   // The members of the daemon's entries that those columns are made from;
   // the others are skipped as they are parsed.
-  std::set<std::string> members;
-  if (need) {
-    static const std::map<std::string, std::vector<std::string>> made_from = {
-        {"Command", {"Command"}}, {"CreatedAt", {"Created"}}, {"RunningFor", {"Created"}},
-        {"ID", {"Id"}},           {"Image", {"Image"}},       {"Labels", {"Labels"}},
-        {"Mounts", {"Mounts"}},   {"Names", {"Names"}},       {"Networks", {"NetworkSettings"}},
-        {"Ports", {"Ports"}},     {"Size", {"SizeRw"}},       {"State", {"State"}},
-        {"Status", {"Status"}}};
+  std::set<std::string, std::less<>> members;
+  if (need)
     for (const auto& f : *need)
-      if (auto it = made_from.find(f); it != made_from.end()) members.insert(it->second.begin(), it->second.end());
-  }
+      for (const auto& col : kColumns)
+        if (col.name == f && !col.member.empty()) members.emplace(col.member);
   std::function<bool(const std::string&)> keep;
   if (need) keep = [&](const std::string& key) { return members.count(key) > 0; };
   const bool default_table = format.empty() || format == "table";
   std::string table;
   if (default_table)
-    for (const auto& [name, title] : kDefaultTable) (table += title) += name == "Names" ? '\n' : '\t';
+    for (std::string_view name : kDefaultTable) (table += column_info(name).title) += name == "Names" ? '\n' : '\t';
   bool template_failed = false;
   auto rendered = for_each_element(
       r->body, "the daemon's response",
       [&](Json& ct) -> Result<void> {
         if (default_table) {
-          for (const auto& [name, title] : kDefaultTable)
+          for (std::string_view name : kDefaultTable)
             (table += column(ct, name, o.no_trunc)) += name == "Names" ? '\n' : '\t';
           return ok();
         }

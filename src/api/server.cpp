@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <limits>
@@ -223,6 +224,21 @@ void write_plain_error(Socket& sock, http::status status, std::string_view msg) 
   res.prepare_payload();
   boost::system::error_code ec;
   http::write(sock, res, ec);
+  // The client may still be sending the request we refused: closing with
+  // its bytes unread would reset the connection, and it would see a broken
+  // pipe instead of our answer. Half-close, then discard what it sends for
+  // a bounded time and size (the "lingering close" of RFC 9112 9.6).
+  int fd = sock.native_handle();
+  ::shutdown(fd, SHUT_WR);
+  timeval tv{0, 200'000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char sink[16 << 10];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (std::size_t total = 0; total < (4u << 20) && std::chrono::steady_clock::now() < deadline;) {
+    ssize_t n = ::read(fd, sink, sizeof sink);
+    if (n <= 0) break;
+    total += static_cast<std::size_t>(n);
+  }
 }
 
 void serve_connection(int fd, const Router& router) {

@@ -369,3 +369,14 @@ def test_malformed_container_requests_are_4xx_and_change_nothing(d):
     assert d.alive()
     assert d.docker("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.Status}}").stdout == before
     assert sorted(p.name for p in (d.tmp / "data/containers").iterdir()) == dirs
+
+
+def test_refused_request_is_answered_while_the_client_is_still_sending(d):
+    # Headers of 2 MiB, far beyond both the 64 KiB limit and a socket's
+    # buffer: berthd refuses after the first 64 KiB while the client still
+    # writes. It must read on until the client is done, or the client gets
+    # a broken pipe instead of the 431.
+    head = b"GET /v1.41/_ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (2 << 20) + b"\r\n\r\n"
+    for _ in range(5):
+        assert d.raw(head) == 431
+    assert d.alive()

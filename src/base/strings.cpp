@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <charconv>
+#include <chrono>
 
 namespace berth {
 
@@ -57,14 +58,24 @@ std::optional<uint64_t> parse_uint(std::string_view s, int base) {
   return v;
 }
 
+std::string rfc3339_utc(int64_t seconds_since_epoch, long nanoseconds) {
+  // Calendar arithmetic, not gmtime_r or strftime: their first call reads
+  // the zone file (tzset), and a short process such as the shim or the
+  // runtime logs only once or twice.
+  using namespace std::chrono;
+  sys_seconds t{seconds{seconds_since_epoch}};
+  auto day = floor<days>(t);
+  year_month_day ymd{day};
+  hh_mm_ss hms{t - day};
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:09d}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count(), nanoseconds);
+}
+
 std::string now_rfc3339() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+  return rfc3339_utc(ts.tv_sec, ts.tv_nsec);
 }
 
 std::optional<int64_t> parse_rfc3339_seconds(std::string_view s) {

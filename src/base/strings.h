@@ -20,5 +20,7 @@ std::optional<uint64_t> parse_uint(std::string_view s, int base = 10);
 std::optional<int64_t> parse_rfc3339_seconds(std::string_view s);
 // The current UTC time as RFC 3339 with nanoseconds: "2006-01-02T15:04:05.000000000Z".
 std::string now_rfc3339();
+// That form of a given UTC time.
+std::string rfc3339_utc(int64_t seconds_since_epoch, long nanoseconds);
 
 }  // namespace berth

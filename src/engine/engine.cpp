@@ -2,11 +2,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +17,7 @@
 #include "engine/spec.h"
 #include "image/reference.h"
 #include "sys/fd_passing.h"
+#include "sys/spawn.h"
 #include "sys/tree.h"
 
 namespace berth::engine {
@@ -26,45 +25,19 @@ namespace berth::engine {
 namespace {
 
 // Run a program, wait for it, return its stdout (stderr on failure).
-// posix_spawn (vfork-style): no copy of the daemon's page tables per
-// start, with a clean signal mask and default SIGPIPE for the child.
 Result<std::string> run_capture(const std::vector<std::string>& argv) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
   Fd out_r(out[0]), out_w(out[1]);
   if (pipe2(err, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
   Fd err_r(err[0]), err_w(err[1]);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, pipe_sig;
-  sigemptyset(&none);
-  sigemptyset(&pipe_sig);
-  sigaddset(&pipe_sig, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &pipe_sig);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Error::sys(rc, "spawn {}", argv[0]);
+  pid_t pid = BERTH_TRY(sys::spawn(argv, {-1, out_w.get(), err_w.get()}));
   out_w.reset();
   err_w.reset();
   std::string sout = read_fd(out_r.get()).value_or("");
   std::string serr = read_fd(err_r.get()).value_or("");
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return Error::internal("{}: {}", argv[0], std::string(trim(serr.empty() ? sout : serr)));
+  int code = BERTH_TRY(sys::wait_exit(pid));
+  if (code != 0) return Error::internal("{}: {}", argv[0], std::string(trim(serr.empty() ? sout : serr)));
   return sout;
 }
 

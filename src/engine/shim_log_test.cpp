@@ -146,6 +146,15 @@ TEST(JsonFileLogTime, DefaultClockIsRfc3339Nano) {
   std::filesystem::remove_all(tmpl);
 }
 
+TEST(JsonFileLogTime, Rfc3339FromCalendarArithmetic) {
+  EXPECT_EQ(rfc3339_utc(0, 0), "1970-01-01T00:00:00.000000000Z");
+  EXPECT_EQ(rfc3339_utc(951782400, 5), "2000-02-29T00:00:00.000000005Z");  // a leap day
+  EXPECT_EQ(rfc3339_utc(1795477055, 123456789), "2026-11-23T23:37:35.123456789Z");
+  EXPECT_EQ(rfc3339_utc(4102444799, 999999999), "2099-12-31T23:59:59.999999999Z");
+  for (int64_t t : {int64_t{0}, int64_t{86399}, int64_t{1234567890}, int64_t{1795477055}})
+    EXPECT_EQ(parse_rfc3339_seconds(rfc3339_utc(t, 0)), t);
+}
+
 TEST(ParseLogSize, Units) {
   EXPECT_EQ(parse_log_size("100"), 100u);
   EXPECT_EQ(parse_log_size("10k"), 10240u);

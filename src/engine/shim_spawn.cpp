@@ -11,41 +11,10 @@
 #include <cstring>
 #include <unistd.h>
 
-extern char** environ;
-
 namespace berth::engine {
 
 Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!null) return Error::sys(errno, "open /dev/null");
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::sys(errno, "fork {}", argv[0]);
-  if (pid == 0) {
-    // Child: async-signal-safe calls only.
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    int fds[3] = {stdio.in, stdio.out, stdio.err};
-    for (int i = 0; i < 3; ++i) {
-      int src = fds[i] >= 0 ? fds[i] : null.get();
-      if (::dup2(src, i) < 0) _exit(127);
-    }
-    if (exec_fd >= 0)
-      ::syscall(SYS_execveat, exec_fd, "", args.data(), environ, AT_EMPTY_PATH);
-    else
-      ::execv(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Error::sys(errno, "wait for {}", argv[0]);
-  }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  return sys::wait_exit(BERTH_TRY(sys::spawn(argv, stdio, exec_fd)));
 }
 
 Result<std::pair<Fd, Fd>> make_pipe() {

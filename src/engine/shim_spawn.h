@@ -1,7 +1,4 @@
-// Running the OCI runtime from berth-shim: fork + exec with chosen stdio,
-// then wait for that one child. The shim blocks SIGCHLD (for its signalfd)
-// and ignores SIGPIPE; the child restores both before exec, or the runtime
-// and the container would inherit them.
+// Running the OCI runtime from berth-shim (sys::spawn) and waiting for it.
 #pragma once
 
 #include <sys/types.h>
@@ -11,14 +8,11 @@
 
 #include "base/fd.h"
 #include "base/result.h"
+#include "sys/spawn.h"
 
 namespace berth::engine {
 
-struct SpawnStdio {
-  int in = -1;  // -1: /dev/null
-  int out = -1;
-  int err = -1;
-};
+using sys::SpawnStdio;
 
 // Run argv to completion and return its exit code (128+signal if killed).
 // Waits for that pid only: other children stay for the shim's reaper.

@@ -1,0 +1,35 @@
+// Starting a program from a daemon or the shim: posix_spawn, which glibc
+// does with clone(CLONE_VM | CLONE_VFORK). The parent's page tables are
+// not copied, and its pages are not made copy-on-write, so neither the
+// start nor the parent's next writes pay for the parent's size.
+//
+// The child gets an empty signal mask and default SIGPIPE and SIGHUP
+// handling (the shim ignores both and blocks SIGCHLD for its signalfd;
+// the program must not inherit that), and stdin/stdout/stderr as given,
+// /dev/null where -1.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace berth::sys {
+
+struct SpawnStdio {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+// Starts argv and returns its pid. With exec_fd (an open executable, such
+// as a readonly_clone of argv[0]) the program runs from that file, argv[0]
+// still naming it.
+Result<pid_t> spawn(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd = -1);
+
+// Waits for that one child: its exit code, or 128+signal.
+Result<int> wait_exit(pid_t pid);
+
+}  // namespace berth::sys

@@ -1,12 +1,14 @@
-// Starting a program from a daemon or the shim: posix_spawn, which glibc
-// does with clone(CLONE_VM | CLONE_VFORK). The parent's page tables are
-// not copied, and its pages are not made copy-on-write, so neither the
-// start nor the parent's next writes pay for the parent's size.
+// Starting a program from a daemon or the shim the way posix_spawn does,
+// with clone(CLONE_VM | CLONE_VFORK): the parent's page tables are not
+// copied and its pages not made copy-on-write, so neither the start nor the
+// parent's next writes pay for the parent's size. Unlike posix_spawn it can
+// run an open file with execveat, which keeps the program's name (a
+// /proc/self/fd/N path would name the process "N").
 //
-// The child gets an empty signal mask and default SIGPIPE and SIGHUP
-// handling (the shim ignores both and blocks SIGCHLD for its signalfd;
-// the program must not inherit that), and stdin/stdout/stderr as given,
-// /dev/null where -1.
+// The child gets an empty signal mask and the default action for every
+// signal (the shim ignores SIGPIPE and SIGHUP and blocks SIGCHLD for its
+// signalfd; the program must not inherit that), and stdin/stdout/stderr as
+// given, /dev/null where -1.
 #pragma once
 
 #include <sys/types.h>

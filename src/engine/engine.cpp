@@ -191,9 +191,9 @@ Result<AttachStream> Engine::shim_attach(const std::string& id, const std::strin
   return out;
 }
 
-Result<ContainerRecord> Engine::refresh(ContainerRecord rec) {
+Result<ContainerRecord> Engine::refresh(ContainerRecord rec, const Json* reported) {
   if (rec.state.status != "running" && rec.state.status != "paused") return rec;
-  auto st = shim_request(rec.id, {{"op", "state"}});
+  Result<Json> st = reported ? Result<Json>(*reported) : shim_request(rec.id, {{"op", "state"}});
   ContainerState s = rec.state;
   if (!st) {
     // No shim: the container cannot be running; its exit record (if the

@@ -136,7 +136,9 @@ class Engine {
   Result<Json> shim_request(const std::string& id, const Json& req);
   // The stdio stream of the container's init (exec_id empty) or an exec.
   Result<AttachStream> shim_attach(const std::string& id, const std::string& exec_id);
-  Result<ContainerRecord> refresh(ContainerRecord rec);
+  // The record with its state as the shim reports it: asked now, or taken
+  // from a reply already in hand (`reported`, a state or wait answer).
+  Result<ContainerRecord> refresh(ContainerRecord rec, const Json* reported = nullptr);
   void publish(const ContainerRecord& rec, const std::string& action,
                std::map<std::string, std::string> extra = {});
 
@@ -144,7 +146,7 @@ class Engine {
 
   // The exit of a run (status now exited): wakes waiters, then the
   // restart policy or AutoRemove. Called by the run's monitor thread.
-  void after_exit(const std::string& id);
+  void after_exit(const std::string& id, const Json* reported = nullptr);
   // start(), or a restart by the policy (which keeps the restart count).
   Result<void> start_run(const std::string& name_or_id, bool by_policy);
   Result<void> launch(ContainerRecord& rec, bool by_policy);

@@ -63,21 +63,23 @@ void Engine::monitor(const std::string& id) {
   // The shim answers "wait" when the container's init has exited; a shim
   // that goes away (killed) ends the wait too, and refresh() then reads
   // its exit record.
-  (void)shim_request(id, {{"op", "wait"}});
+  auto reply = shim_request(id, {{"op", "wait"}});
   log::debug("engine: {} exited (shim)", id.substr(0, 12));
   {
     std::lock_guard lk(mu_);
     monitored_.erase(id);
   }
-  after_exit(id);
+  // The wait's answer carries the exit: no second request to learn it.
+  bool has_exit = reply && reply->contains("exit") && (*reply)["exit"].is_object();
+  after_exit(id, has_exit ? &*reply : nullptr);
 }
 
-void Engine::after_exit(const std::string& id) {
+void Engine::after_exit(const std::string& id, const Json* reported) {
   auto lock = container_lock(id);
   std::unique_lock run(*lock);
   auto rec = containers_.get(id);
   if (!rec) return;
-  auto r = refresh(*rec);
+  auto r = refresh(*rec, reported);
   if (!r || is_running(r->state)) return;  // started again meanwhile
   if (health_forget_) health_forget_(id);
   RestartPolicy p = restart_policy(*r);

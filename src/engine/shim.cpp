@@ -130,8 +130,7 @@ Result<void> Shim::finish_io(Proc& p, ProcIo& io) {
   return {};
 }
 
-Result<void> Shim::setup() {
-  BERTH_TRY(mkdir_all(opts_.state_dir, 0700));
+Result<void> Shim::prepare_while_runtime_runs() {
   auto config = BERTH_TRY(read_json_file(opts_.bundle + "/config.json"));
   bool terminal = config.contains("process") && config["process"].value("terminal", false);
   if (terminal != opts_.tty)
@@ -143,6 +142,13 @@ Result<void> Shim::setup() {
     cgroups_path_ = config["linux"]["cgroupsPath"].get<std::string>();
   if (!opts_.log_path.empty())
     log_.emplace(BERTH_TRY(JsonFileLog::open(opts_.log_path, opts_.log_max_size, opts_.log_max_file)));
+  // Clients connect once we report; until run() they wait in the backlog.
+  listen_ = BERTH_TRY(listen_unix(opts_.state_dir + "/shim.sock"));
+  return {};
+}
+
+Result<void> Shim::setup() {
+  BERTH_TRY(mkdir_all(opts_.state_dir, 0700));
   runtime_exe_ = sys::readonly_clone(opts_.runtime);
 
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -175,7 +181,17 @@ Result<void> Shim::setup() {
   argv.push_back(opts_.id);
   (void)write_file(opts_.state_dir + "/runtime.log", "", 0600);
   SpawnStdio stdio{io.child_in.get(), io.child_out.get(), io.child_err.get()};
-  int rc = BERTH_TRY(run_and_wait(argv, stdio, runtime_exe_.get()));
+  pid_t runtime = BERTH_TRY(sys::spawn(argv, stdio, runtime_exe_.get()));
+  // While the runtime works (on another CPU where there is one), what does
+  // not depend on it: the config, the log file, the control socket.
+  auto prepared = prepare_while_runtime_runs();
+  int rc = BERTH_TRY(sys::wait_exit(runtime));
+  if (!prepared) {
+    // What the runtime made has no shim to serve it: gone again.
+    if (rc == 0) (void)run_runtime(runtime_cmd({"delete", "--force", opts_.id}));
+    ::unlink(io.console_path.c_str());
+    return prepared.error();
+  }
   if (rc != 0) {
     // Without --log support the runtime's complaint is on its stderr, which
     // is our pipe: show that if the log has nothing.
@@ -197,7 +213,6 @@ Result<void> Shim::setup() {
   if (!pid || *pid <= 0) return Error::internal("bad pid file {}: {:?}", pid_file, pid_text);
   p.pid = static_cast<pid_t>(*pid);
 
-  listen_ = BERTH_TRY(listen_unix(opts_.state_dir + "/shim.sock"));
   watch(listen_.get(), EPOLLIN, {Watch::Listen, ""});
   log::info("container {} created, init pid {}", opts_.id, p.pid);
   return {};

@@ -63,6 +63,9 @@ class Shim {
   std::vector<std::string> runtime_cmd(std::initializer_list<std::string> args) const;
   Result<void> run_runtime(std::vector<std::string> argv, int out_fd = -1);
   std::string runtime_error_text() const;
+  // The part of setup() that runs while the runtime creates the container:
+  // config checks, the log file, the control socket.
+  Result<void> prepare_while_runtime_runs();
 
   // Process stdio: pipes or a pty master received on a console socket.
   struct ProcIo;

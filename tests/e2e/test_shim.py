@@ -196,7 +196,7 @@ def test_tty_container_through_console_socket(shim):
     s.delete()
 
 
-def test_tty_mismatch_is_refused_before_create(shim, rt):
+def test_tty_mismatch_is_refused_and_leaves_no_container(shim, rt):
     s = shim(["true"], flags=["--tty"], launch=False)
     r = subprocess.run(s.argv, capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "terminal" in r.stderr, r.stderr

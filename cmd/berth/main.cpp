@@ -224,6 +224,8 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  std::fflush(stdout);
-  return ctx.exit_code;
+  // Out without taking the command table apart (a tenth of a `berth run`'s
+  // own time): nothing is left to release that the kernel does not.
+  std::fflush(nullptr);
+  std::_Exit(ctx.exit_code);
 }

@@ -133,19 +133,31 @@ Result<Database> Database::open(const std::string& path, OpenOptions options) {
   return db;
 }
 
+Database::Database(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)), idle_(std::make_unique<StatementCache>()) {}
+
 Database::Database(Database&& o) noexcept
-    : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)) {}
+    : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)), idle_(std::move(o.idle_)) {}
 
 Database& Database::operator=(Database&& o) noexcept {
   if (this != &o) {
-    sqlite3_close_v2(db_);
+    close();
     db_ = std::exchange(o.db_, nullptr);
     path_ = std::move(o.path_);
+    idle_ = std::move(o.idle_);
   }
   return *this;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() { close(); }
+
+void Database::close() {
+  if (idle_) {
+    for (auto& [sql, stmt] : *idle_) sqlite3_finalize(stmt);
+    idle_->clear();
+  }
+  sqlite3_close_v2(db_);
+}
 
 Result<void> Database::exec(std::string_view sql) {
   // Statement by statement rather than sqlite3_exec, so that an error names
@@ -166,12 +178,20 @@ Result<void> Database::exec(std::string_view sql) {
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
+  if (auto it = idle_->find(sql); it != idle_->end()) {
+    // Taken out while in use: the same text prepared again meanwhile (a
+    // query inside another's loop) gets a statement of its own.
+    sqlite3_stmt* cached = it->second;
+    idle_->erase(it);
+    return Statement(db_, cached, idle_.get());
+  }
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, &tail);
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw,
+                              &tail);
   if (rc != SQLITE_OK) return sqlite_error(db_, rc, sql);
   if (!raw) return Error::invalid("sqlite: empty statement");
-  Statement st(db_, raw);
+  Statement st(db_, raw, idle_.get());
   for (; tail < sql.data() + sql.size(); ++tail) {
     if (!std::isspace(static_cast<unsigned char>(*tail)) && *tail != ';') {
       // Silently ignoring the rest would drop statements the caller meant to run.
@@ -229,19 +249,38 @@ int64_t Database::changes() const { return sqlite3_changes64(db_); }
 // ---- Statement ----
 
 Statement::Statement(Statement&& o) noexcept
-    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), bind_error_(o.bind_error_) {}
+    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), cache_(o.cache_), bind_error_(o.bind_error_) {}
 
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
-    sqlite3_finalize(stmt_);
+    release();
     db_ = o.db_;
     stmt_ = std::exchange(o.stmt_, nullptr);
+    cache_ = o.cache_;
     bind_error_ = o.bind_error_;
   }
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() { release(); }
+
+void Statement::release() {
+  if (!stmt_) return;
+  if (cache_) {
+    // Back to the cache, reset and unbound, unless another of the same text
+    // got there first.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    // Bounded, should text with values in it ever come through here.
+    constexpr size_t kMaxCached = 128;
+    if (cache_->size() < kMaxCached && cache_->try_emplace(sqlite3_sql(stmt_), stmt_).second) {
+      stmt_ = nullptr;
+      return;
+    }
+  }
+  sqlite3_finalize(stmt_);
+  stmt_ = nullptr;
+}
 
 Statement& Statement::check_bind(int rc) {
   if (rc != SQLITE_OK && bind_error_ == 0) bind_error_ = rc;

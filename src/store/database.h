@@ -41,6 +41,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +56,10 @@ namespace berth::store {
 
 class Statement;
 class Transaction;
+
+// Statements prepared before and not in use, by their SQL text: prepare()
+// takes one from here, and a Statement gives it back when it goes.
+using StatementCache = std::map<std::string, sqlite3_stmt*, std::less<>>;
 
 struct OpenOptions {
   // How long a writer waits for another connection's write lock.
@@ -96,10 +102,14 @@ class Database {
   const std::string& path() const { return path_; }
 
  private:
-  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Database(sqlite3* db, std::string path);
+  void close();
 
   sqlite3* db_ = nullptr;
   std::string path_;
+  // Preparing is most of a short query's time (SQLite parses and plans
+  // the text each time); a daemon runs the same few dozen again and again.
+  std::unique_ptr<StatementCache> idle_;
 };
 
 // A prepared statement. Binds chain and never fail on their own: the first
@@ -133,11 +143,14 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, StatementCache* cache = nullptr)
+      : db_(db), stmt_(stmt), cache_(cache) {}
   Statement& check_bind(int rc);
+  void release();
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  StatementCache* cache_ = nullptr;  // where it goes back to; null: finalized
   int bind_error_ = 0;  // first failed bind's result code
 };
 

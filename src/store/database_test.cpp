@@ -236,6 +236,45 @@ TEST_F(DatabaseTest, BindsAndColumns) {
   EXPECT_FALSE(*q->step());
 }
 
+TEST_F(DatabaseTest, PreparedStatementsAreReusedWithoutTheirOldState) {
+  auto db = open();
+  ASSERT_TRUE(db.migrate("images", kSteps).ok());
+  const char* ins = "INSERT INTO images (id, size) VALUES (?1, ?2)";
+  for (int i = 0; i < 3; ++i) {
+    auto st = db.prepare(ins);
+    ASSERT_TRUE(st.ok());
+    st->bind_text(1, "id" + std::to_string(i)).bind_int64(2, i);
+    ASSERT_TRUE(st->run().ok());
+  }
+  // A statement given back has no bindings left: ?2 is NULL here.
+  {
+    auto st = db.prepare(ins);
+    ASSERT_TRUE(st.ok());
+    st->bind_text(1, "unbound");
+    ASSERT_TRUE(st->run().ok());
+  }
+  const char* sel = "SELECT id, size FROM images ORDER BY id";
+  auto outer = db.prepare(sel);
+  ASSERT_TRUE(outer.ok());
+  std::vector<std::string> seen;
+  while (*outer->step()) {
+    // The same text inside the outer loop gets a statement of its own.
+    auto inner = db.prepare(sel);
+    ASSERT_TRUE(inner.ok());
+    int n = 0;
+    while (*inner->step()) n++;
+    EXPECT_EQ(n, 4);
+    seen.push_back(outer->column_text(0) + "=" + (outer->is_null(1) ? "null" : std::to_string(outer->column_int64(1))));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"id0=0", "id1=1", "id2=2", "unbound=null"}));
+  // A cached statement follows the schema.
+  ASSERT_TRUE(db.exec("ALTER TABLE images ADD COLUMN note TEXT").ok());
+  auto star = db.prepare("SELECT * FROM images");
+  ASSERT_TRUE(star.ok());
+  ASSERT_TRUE(*star->step());
+  EXPECT_EQ(star->column_count(), 4);
+}
+
 TEST_F(DatabaseTest, BindErrorSurfacesAtStep) {
   auto db = open();
   auto q = db.prepare("SELECT ?1");

@@ -60,16 +60,18 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
 
 Result<void> mkdir_all(const std::string& path, int mode) {
   if (path.empty()) return {};
-  std::string cur;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t next = path.find('/', i);
-    if (next == std::string::npos) next = path.size();
-    cur = path.substr(0, next);
-    if (!cur.empty() && ::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
-      return Error::sys(errno, "mkdir {}", cur);
-    i = next + 1;
+  // The directory itself first: usually its parent is there, and one call
+  // does it (a walk from the root costs a call per component).
+  if (::mkdir(path.c_str(), mode) == 0) return {};
+  if (errno == ENOENT) {
+    size_t end = path.find_last_not_of('/');
+    size_t slash = end == std::string::npos ? std::string::npos : path.rfind('/', end);
+    if (slash != std::string::npos) {
+      BERTH_TRY(mkdir_all(slash == 0 ? "/" : path.substr(0, slash), mode));
+      if (::mkdir(path.c_str(), mode) == 0) return {};
+    }
   }
+  if (errno != EEXIST) return Error::sys(errno, "mkdir {}", path);
   struct stat st;
   if (::stat(path.c_str(), &st) < 0) return Error::sys(errno, "stat {}", path);
   if (!S_ISDIR(st.st_mode)) return Error::sys(ENOTDIR, "mkdir {}", path);

@@ -96,4 +96,9 @@ class Response {
 
 int http_status(ErrorCode code);
 
+// `s` as a JSON string, quotes included, appended to `out`: for answers
+// written as text rather than built as a Json (a list of hundreds of
+// containers). Bytes of 0x80 and up pass as they are: `s` must be UTF-8.
+void append_json_string(std::string& out, std::string_view s);
+
 }  // namespace berth::api

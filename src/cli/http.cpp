@@ -294,8 +294,18 @@ Result<BodyStream> Client::open(std::string_view method, std::string_view target
                                 std::string_view content_type, Headers extra) {
   Fd fd = BERTH_TRY(connect_socket());
   BERTH_TRY(write_all(fd.get(), request_text(method, target, body, content_type, extra, false)));
-  auto [head, rest] = BERTH_TRY(read_head(fd.get()));
-  return BodyStream(std::move(fd), std::move(head), std::move(rest), method == "HEAD");
+  return receive(Sent{std::move(fd), method == "HEAD"});
+}
+
+Result<Client::Sent> Client::send(std::string_view method, std::string_view target, std::string_view body) {
+  Fd fd = BERTH_TRY(connect_socket());
+  BERTH_TRY(write_all(fd.get(), request_text(method, target, body, "application/json", {}, false)));
+  return Sent{std::move(fd), method == "HEAD"};
+}
+
+Result<BodyStream> Client::receive(Sent sent) {
+  auto [head, rest] = BERTH_TRY(read_head(sent.fd.get()));
+  return BodyStream(std::move(sent.fd), std::move(head), std::move(rest), sent.head_request);
 }
 
 Result<BodyStream> Client::open_upload(std::string_view method, std::string_view target, int body_fd,
@@ -331,9 +341,19 @@ Result<Response> Client::call(std::string_view method, std::string_view target, 
 }
 
 Result<Hijacked> Client::hijack(std::string_view method, std::string_view target, std::string_view body) {
+  return receive_hijack(BERTH_TRY(send_hijack(method, target, body)));
+}
+
+Result<Client::Sent> Client::send_hijack(std::string_view method, std::string_view target,
+                                         std::string_view body) {
   Fd fd = BERTH_TRY(connect_socket());
   Headers h{{"Connection", "Upgrade"}, {"Upgrade", "tcp"}};
   BERTH_TRY(write_all(fd.get(), request_text(method, target, body, "application/json", h, false)));
+  return Sent{std::move(fd), false};
+}
+
+Result<Hijacked> Client::receive_hijack(Sent sent) {
+  Fd fd = std::move(sent.fd);
   auto [head, rest] = BERTH_TRY(read_head(fd.get()));
   if (head.status != 101) {
     BodyStream s(std::move(fd), head, std::move(rest), false);

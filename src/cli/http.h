@@ -133,6 +133,17 @@ class Client {
   }
   Result<Hijacked> hijack(std::string_view method, std::string_view target, std::string_view body);
 
+  // A request sent, its answer not yet read: several can be on their way
+  // at once (run's attach and waits), each on its own connection.
+  struct Sent {
+    Fd fd;
+    bool head_request = false;
+  };
+  Result<Sent> send(std::string_view method, std::string_view target, std::string_view body = {});
+  Result<Sent> send_hijack(std::string_view method, std::string_view target, std::string_view body);
+  Result<BodyStream> receive(Sent sent);
+  Result<Hijacked> receive_hijack(Sent sent);
+
  private:
   Result<Fd> connect_socket() const;
   Result<std::pair<ResponseHead, std::string>> read_head(int fd) const;

@@ -93,6 +93,18 @@ std::string generate_container_name() {
 
 Result<void> ContainerStore::migrate() { return db_.migrate("containers", kSchema); }
 
+std::vector<std::string> command_args(const Json& config) {
+  std::vector<std::string> out;
+  if (!config.is_object()) return out;
+  for (const char* k : {"Entrypoint", "Cmd"}) {
+    auto it = config.find(k);
+    if (it == config.end() || !it->is_array()) continue;
+    for (const auto& e : *it)
+      if (e.is_string()) out.push_back(e.get_ref<const std::string&>());
+  }
+  return out;
+}
+
 Result<void> ContainerStore::load() {
   if (loaded_) return ok();
   auto q = BERTH_TRY(db_.prepare(
@@ -106,6 +118,7 @@ Result<void> ContainerStore::load() {
     r.image_name = q.column_text(3);
     r.created = q.column_text(4);
     r.config = std::make_shared<const Json>(Json::parse(q.column_text(5), nullptr, false));
+    r.command = join(command_args(*r.config), " ");
     r.state = state_from(Json::parse(q.column_text(6), nullptr, false));
     records.emplace(r.id, std::move(r));
   }
@@ -121,6 +134,7 @@ Result<ContainerRecord> ContainerStore::create(const NewContainer& c) {
   r.image_id = c.image_id;
   r.image_name = c.image_name;
   r.config = std::make_shared<const Json>(c.config);
+  r.command = join(command_args(c.config), " ");
   r.created = now_rfc3339();
   std::string config = c.config.dump();
   for (int attempt = 0;; attempt++) {

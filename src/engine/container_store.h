@@ -57,8 +57,14 @@ struct ContainerRecord {
   std::string created;     // RFC 3339
   // The create request body (Config + HostConfig); shared by the copies.
   std::shared_ptr<const Json> config = std::make_shared<const Json>(Json::object());
+  // command_args(*config) joined by spaces (the list's "Command"), kept
+  // beside it: listing hundreds would otherwise walk every request again.
+  std::string command;
   ContainerState state;
 };
+
+// The request's Entrypoint then Cmd.
+std::vector<std::string> command_args(const Json& config);
 
 struct NewContainer {
   std::string name;  // empty: generated

@@ -146,7 +146,9 @@ class Engine {
 
   // The exit of a run (status now exited): wakes waiters, then the
   // restart policy or AutoRemove. Called by the run's monitor thread.
-  void after_exit(const std::string& id, const Json* reported = nullptr);
+  // `reported`: the shim's answer with the exit of the run that began at
+  // `reported_run` (its started_at); asked again when another runs now.
+  void after_exit(const std::string& id, const Json* reported = nullptr, const std::string& reported_run = "");
   // start(), or a restart by the policy (which keeps the restart count).
   Result<void> start_run(const std::string& name_or_id, bool by_policy);
   Result<void> launch(ContainerRecord& rec, bool by_policy);

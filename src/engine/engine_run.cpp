@@ -63,6 +63,8 @@ void Engine::monitor(const std::string& id) {
   // The shim answers "wait" when the container's init has exited; a shim
   // that goes away (killed) ends the wait too, and refresh() then reads
   // its exit record.
+  auto watched = containers_.get(id);
+  std::string run = watched ? watched->state.started_at : "";
   auto reply = shim_request(id, {{"op", "wait"}});
   log::debug("engine: {} exited (shim)", id.substr(0, 12));
   {
@@ -71,14 +73,16 @@ void Engine::monitor(const std::string& id) {
   }
   // The wait's answer carries the exit: no second request to learn it.
   bool has_exit = reply && reply->contains("exit") && (*reply)["exit"].is_object();
-  after_exit(id, has_exit ? &*reply : nullptr);
+  after_exit(id, has_exit ? &*reply : nullptr, run);
 }
 
-void Engine::after_exit(const std::string& id, const Json* reported) {
+void Engine::after_exit(const std::string& id, const Json* reported, const std::string& reported_run) {
   auto lock = container_lock(id);
   std::unique_lock run(*lock);
   auto rec = containers_.get(id);
   if (!rec) return;
+  // A run begun since (a restart) is not the one that exit ended.
+  if (rec->state.started_at != reported_run) reported = nullptr;
   auto r = refresh(*rec, reported);
   if (!r || is_running(r->state)) return;  // started again meanwhile
   if (health_forget_) health_forget_(id);

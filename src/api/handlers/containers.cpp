@@ -36,14 +36,6 @@ Result<int> parse_signal(std::string s) {
   return it->second;
 }
 
-std::vector<std::string> command_of(const ContainerRecord& c) {
-  std::vector<std::string> out;
-  for (const char* k : {"Entrypoint", "Cmd"})
-    if (c.config->contains(k) && (*c.config)[k].is_array())
-      for (const auto& e : (*c.config)[k])
-        if (e.is_string()) out.push_back(e.get<std::string>());
-  return out;
-}
 
 std::string status_text(const ContainerRecord& c, const engine::HealthMonitor* health) {
   const auto& s = c.state;
@@ -82,7 +74,7 @@ Json host_config_json(const ContainerRecord& c) {
 
 Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
   const auto& s = c.state;
-  auto cmd = command_of(c);
+  auto cmd = engine::command_args(*c.config);
   Json config = *c.config;
   config.erase("HostConfig");
   config.erase("NetworkingConfig");
@@ -251,25 +243,37 @@ void send_logs(Request& req, Response& res, engine::Engine& eng, const Container
 
 }  // namespace
 
-Json container_summary(const ContainerRecord& c, const std::string& image_id,
-                       const engine::HealthMonitor* health) {
-  // Assigned one by one: an initializer list copies every value, and ps
-  // builds hundreds of these.
-  Json j = Json::object();
-  j["Id"] = c.id;
-  j["Names"] = Json::array({"/" + c.name});
-  j["Image"] = c.image_name;
-  j["ImageID"] = image_id;
-  j["Command"] = join(command_of(c), " ");
-  j["Created"] = unix_seconds(c.created);
-  j["Ports"] = Json::array();
-  j["Labels"] = c.config->contains("Labels") ? (*c.config)["Labels"] : Json::object();
-  j["State"] = c.state.status;
-  j["Status"] = status_text(c, health);
-  j["HostConfig"]["NetworkMode"] = "default";
-  j["NetworkSettings"]["Networks"] = Json::object();
-  j["Mounts"] = Json::array();
-  return j;
+void append_container_summary(std::string& out, const ContainerRecord& c,
+                              const engine::HealthMonitor* health) {
+  // Written as text: ps asks for every container, and building a Json of
+  // each to dump it was most of the answer's time. Keys in the order a
+  // dumped Json has them (sorted).
+  out += "{\"Command\":";
+  append_json_string(out, c.command);
+  out += ",\"Created\":";
+  out += std::to_string(unix_seconds(c.created));
+  out += ",\"HostConfig\":{\"NetworkMode\":\"default\"},\"Id\":";
+  append_json_string(out, c.id);
+  out += ",\"Image\":";
+  append_json_string(out, c.image_name);
+  out += ",\"ImageID\":";
+  append_json_string(out, c.image_id);
+  out += ",\"Labels\":";
+  auto labels = c.config->find("Labels");
+  out += labels != c.config->end() && labels->is_object() ? labels->dump() : "{}";
+  out += ",\"Mounts\":[],\"Names\":[";
+  append_json_string(out, "/" + c.name);
+  out += "],\"NetworkSettings\":{\"Networks\":{}},\"Ports\":[],\"State\":";
+  append_json_string(out, c.state.status);
+  out += ",\"Status\":";
+  append_json_string(out, status_text(c, health));
+  out += '}';
+}
+
+Json container_summary(const ContainerRecord& c, const engine::HealthMonitor* health) {
+  std::string text;
+  append_container_summary(text, c, health);
+  return Json::parse(text);
 }
 
 void add_container_routes(Router& r, DaemonContext& ctx) {
@@ -335,7 +339,8 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
         return labels.contains(key) && (eq == std::string::npos || labels[key] == v.substr(eq + 1));
       });
     };
-    Json out = Json::array();
+    std::string out = "[";
+    int64_t listed = 0;
     for (const auto& c : *all) {
       // A limit, like a status filter, looks at every container (docker ps -n/-l).
       bool filtered_status = f->count("status") || f->count("exited") || (*limit && **limit > 0);
@@ -343,10 +348,12 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
       bool keep = true;
       for (const auto& [k, values] : *f) keep = keep && matches(c, k, values);
       if (!keep) continue;
-      if (*limit && **limit > 0 && static_cast<int64_t>(out.size()) >= **limit) break;
-      out.push_back(container_summary(c, c.image_id, ctx.health));
+      if (*limit && **limit > 0 && listed >= **limit) break;
+      if (listed++ > 0) out += ',';
+      append_container_summary(out, c, ctx.health);
     }
-    res.json(200, out);
+    out += "]\n";
+    res.send(200, "application/json", out);
   });
   r.add("POST", "/containers/create", [&ctx, eng](Request& req, Response& res) {
     auto body = req.read_json(4 << 20);

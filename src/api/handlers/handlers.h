@@ -43,8 +43,10 @@ void add_event_routes(Router& r, DaemonContext& ctx);
 // The entries of /images/json and /containers/json, which /system/df
 // (system.cpp) lists too, with its sizes and counts added.
 Json image_summary(const image::ImageRecord& rec, const image::ImageConfig* cfg);
-Json container_summary(const engine::ContainerRecord& c, const std::string& image_id,
-                       const engine::HealthMonitor* health);
+Json container_summary(const engine::ContainerRecord& c, const engine::HealthMonitor* health);
+// The same entry as JSON text, appended to `out`.
+void append_container_summary(std::string& out, const engine::ContainerRecord& c,
+                              const engine::HealthMonitor* health);
 
 // RFC 3339 → unix seconds, 0 when empty or malformed (Docker's "Created").
 inline int64_t unix_seconds(std::string_view rfc3339) {

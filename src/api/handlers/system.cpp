@@ -93,7 +93,7 @@ void disk_usage(DaemonContext& ctx, Response& res) {
   }
   Json container_list = Json::array();
   for (const auto& c : *containers) {
-    Json j = container_summary(c, c.image_id, ctx.health);
+    Json j = container_summary(c, ctx.health);
     auto rw = static_cast<int64_t>(engine::rw_size(*ctx.engine, c));
     j["SizeRw"] = rw;
     j["SizeRootFs"] = rw + size_of[c.image_id];

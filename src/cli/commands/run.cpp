@@ -76,17 +76,28 @@ int attach_wait_start(Context& ctx, const std::string& id, bool in, bool out, bo
   std::string q = fmt::format("/containers/{}/attach?stream=1{}{}{}", id, in ? "&stdin=1" : "",
                               out ? "&stdout=1" : "", err ? "&stderr=1" : "");
   if (!detach_keys.empty()) q += "&detachKeys=" + url_escape(detach_keys);
-  auto conn = c.hijack("POST", q, {});
-  if (!conn) return run_error("run", conn.error());
   // The exit code comes from a next-exit wait; with --rm a second wait
   // (removed) holds us until the container is gone, as docker returns only
   // then. berthd may answer a removed-wait before it has recorded the
-  // exit code, so the code is never taken from that one.
-  auto wait = c.open("POST", fmt::format("/containers/{}/wait?condition=next-exit", id));
+  // exit code, so the code is never taken from that one. All three are
+  // sent before any answer is read; all three are answered before start.
+  auto attach_sent = c.send_hijack("POST", q, {});
+  if (!attach_sent) return run_error("run", attach_sent.error());
+  auto wait_sent = c.send("POST", fmt::format("/containers/{}/wait?condition=next-exit", id));
+  if (!wait_sent) return run_error("run", wait_sent.error());
+  std::optional<Client::Sent> removed_sent;
+  if (auto_remove) {
+    auto w = c.send("POST", fmt::format("/containers/{}/wait?condition=removed", id));
+    if (!w) return run_error("run", w.error());
+    removed_sent.emplace(std::move(*w));
+  }
+  auto conn = c.receive_hijack(std::move(*attach_sent));
+  if (!conn) return run_error("run", conn.error());
+  auto wait = c.receive(std::move(*wait_sent));
   if (!wait) return run_error("run", wait.error());
   std::optional<BodyStream> removed;
-  if (auto_remove) {
-    auto w = c.open("POST", fmt::format("/containers/{}/wait?condition=removed", id));
+  if (removed_sent) {
+    auto w = c.receive(std::move(*removed_sent));
     if (!w) return run_error("run", w.error());
     removed.emplace(std::move(*w));
   }

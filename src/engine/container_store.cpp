@@ -204,12 +204,16 @@ Result<ContainerRecord> ContainerStore::resolve(const std::string& name_or_id) {
 Result<std::vector<ContainerRecord>> ContainerStore::list() {
   std::lock_guard<std::recursive_mutex> g(mu_);
   BERTH_TRY(load());
+  // Newest first; records_ is by ID, which breaks ties. Sorted as
+  // pointers, then copied once in that order.
+  std::vector<const ContainerRecord*> order;
+  order.reserve(records_.size());
+  for (const auto& [id, r] : records_) order.push_back(&r);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const ContainerRecord* a, const ContainerRecord* b) { return a->created > b->created; });
   std::vector<ContainerRecord> out;
-  out.reserve(records_.size());
-  for (const auto& [id, r] : records_) out.push_back(r);
-  // Newest first; records_ is by ID, which breaks ties.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const ContainerRecord& a, const ContainerRecord& b) { return a.created > b.created; });
+  out.reserve(order.size());
+  for (const auto* r : order) out.push_back(*r);
   return out;
 }
 

@@ -131,13 +131,17 @@ void Engine::after_exit(const std::string& id, const Json* reported, const std::
 
 Result<int64_t> Engine::wait(const std::string& name_or_id, WaitCondition cond,
                              const std::function<bool()>& gone) {
-  auto rec = BERTH_TRY(refresh(BERTH_TRY(containers_.resolve(name_or_id))));
-  std::string id = rec.id;
+  auto found = BERTH_TRY(containers_.resolve(name_or_id));
+  std::string id = found.id;
+  // The count of exits before the state is read: an exit counted between
+  // the two (by the monitor) would otherwise be in neither, and a wait for
+  // a container it saw running would sleep through it.
   uint64_t exits0;
   {
     std::lock_guard lk(mu_);
     exits0 = exits_[id];
   }
+  auto rec = BERTH_TRY(refresh(std::move(found)));
   bool need_exit = cond == WaitCondition::NextExit ||
                    (cond == WaitCondition::NotRunning && (is_running(rec.state) || rec.state.status == "restarting"));
   int64_t code = rec.state.exit_code;

@@ -132,3 +132,33 @@ def test_default_container_isolation_matches_docker(d, tmp_path):
     r = subprocess.run(["/usr/bin/python3", str(compare), str(docker_default), str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_wait_after_start_never_sleeps_through_a_quick_exit(d):
+    # create, start, wait (not-running), delete on one connection, as
+    # docker-py and the benchmark do: `true` exits while the wait is being
+    # set up, and the wait must see that exit whoever counted it first.
+    import http.client
+    import socket
+    conn = http.client.HTTPConnection("localhost", timeout=10)
+    conn.sock = socket.socket(socket.AF_UNIX)
+    conn.sock.settimeout(10)
+    conn.sock.connect(str(d.sock))
+
+    def call(method, path, body=None):
+        conn.request(method, "/v1.41" + path, body=None if body is None else json.dumps(body),
+                     headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        data = r.read()
+        assert r.status < 300, (method, path, r.status, data)
+        return json.loads(data) if data else None
+
+    try:
+        for _ in range(120):
+            cid = call("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"],
+                                                      "HostConfig": {"NetworkMode": "none"}})["Id"]
+            call("POST", f"/containers/{cid}/start")
+            assert call("POST", f"/containers/{cid}/wait")["StatusCode"] == 0
+            call("DELETE", f"/containers/{cid}")
+    finally:
+        conn.close()

@@ -16,6 +16,7 @@
 #include "engine/shim_spawn.h"
 #include "sys/readonly_exec.h"
 #include "sys/fd_passing.h"
+#include "sys/spawn.h"
 
 namespace berth::engine {
 
@@ -74,10 +75,10 @@ std::string Shim::runtime_error_text() const {
 
 Result<void> Shim::run_runtime(std::vector<std::string> argv, int out_fd) {
   (void)write_file(opts_.state_dir + "/runtime.log", "", 0600);
-  SpawnStdio io;
+  sys::SpawnStdio io;
   io.out = out_fd;
   io.err = out_fd;
-  int rc = BERTH_TRY(run_and_wait(argv, io, runtime_exe_.get()));
+  int rc = BERTH_TRY(sys::run_and_wait(argv, io, runtime_exe_.get()));
   if (rc != 0) {
     std::string msg = runtime_error_text();
     return Error::make(ErrorCode::Internal, "{} {} failed (exit {}){}{}", opts_.runtime, argv[7], rc,
@@ -180,7 +181,7 @@ Result<void> Shim::setup() {
   }
   argv.push_back(opts_.id);
   (void)write_file(opts_.state_dir + "/runtime.log", "", 0600);
-  SpawnStdio stdio{io.child_in.get(), io.child_out.get(), io.child_err.get()};
+  sys::SpawnStdio stdio{io.child_in.get(), io.child_out.get(), io.child_err.get()};
   pid_t runtime = BERTH_TRY(sys::spawn(argv, stdio, runtime_exe_.get()));
   // While the runtime works (on another CPU where there is one), what does
   // not depend on it: the config, the log file, the control socket.

@@ -13,8 +13,8 @@
 #include "base/strings.h"
 #include "engine/shim.h"
 #include "engine/shim_internal.h"
-#include "engine/shim_spawn.h"
 #include "sys/fd_passing.h"
+#include "sys/spawn.h"
 
 namespace berth::engine {
 
@@ -292,7 +292,7 @@ Result<Json> Shim::op_exec(const JsonReader& r) {
   argv.push_back(opts_.id);
   (void)write_file(opts_.state_dir + "/runtime.log", "", 0600);
   int rc = BERTH_TRY(
-      run_and_wait(argv, {io.child_in.get(), io.child_out.get(), io.child_err.get()}, runtime_exe_.get()));
+      sys::run_and_wait(argv, {io.child_in.get(), io.child_out.get(), io.child_err.get()}, runtime_exe_.get()));
   ::unlink((base + ".json").c_str());
   if (rc != 0) {
     ::unlink(io.console_path.c_str());

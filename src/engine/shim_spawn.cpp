@@ -1,21 +1,14 @@
 #include "engine/shim_spawn.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 
 #include <cstring>
 #include <unistd.h>
 
 namespace berth::engine {
-
-Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd) {
-  return sys::wait_exit(BERTH_TRY(sys::spawn(argv, stdio, exec_fd)));
-}
 
 Result<std::pair<Fd, Fd>> make_pipe() {
   int p[2];

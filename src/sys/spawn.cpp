@@ -102,4 +102,8 @@ Result<int> wait_exit(pid_t pid) {
   return WEXITSTATUS(status);
 }
 
+Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd) {
+  return wait_exit(BERTH_TRY(spawn(argv, stdio, exec_fd)));
+}
+
 }  // namespace berth::sys

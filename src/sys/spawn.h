@@ -31,7 +31,11 @@ struct SpawnStdio {
 // still naming it.
 Result<pid_t> spawn(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd = -1);
 
-// Waits for that one child: its exit code, or 128+signal.
+// Waits for that one child: its exit code, or 128+signal. Other children
+// stay for the caller's reaper.
 Result<int> wait_exit(pid_t pid);
+
+// spawn, then wait_exit.
+Result<int> run_and_wait(const std::vector<std::string>& argv, SpawnStdio stdio, int exec_fd = -1);
 
 }  // namespace berth::sys

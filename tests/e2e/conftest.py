@@ -452,13 +452,17 @@ def _session_host(runtime_path):
     yield
     REAPER.stop()
     REAPER.collect()
+    # The parent at each hierarchy's root, and the one a relative
+    # cgroupsPath made under our own cgroup (test_relative_cgroups_path).
+    own = {line.rstrip("\n").split(":", 2)[2] for line in open("/proc/self/cgroup")}
     for mp, _ in cgroup_hierarchies():
-        parent = Path(mp) / CGROUP_PARENT
-        if parent.is_dir():
-            try:
-                parent.rmdir()
-            except OSError:
-                pass
+        for base in {"/"} | own:
+            parent = Path(mp + base.rstrip("/")) / CGROUP_PARENT
+            if parent.is_dir():
+                try:
+                    parent.rmdir()
+                except OSError:
+                    pass
 
 
 @pytest.fixture

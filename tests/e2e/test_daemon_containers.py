@@ -4,8 +4,10 @@ restart, rename, rm (-f, and the conflict for a running one), name
 conflicts, a missing image, and the default container's isolation probed
 with ctprobe. Every container, mount and shim is gone afterwards.
 """
+import http.client
 import json
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -138,8 +140,6 @@ def test_wait_after_start_never_sleeps_through_a_quick_exit(d):
     # create, start, wait (not-running), delete on one connection, as
     # docker-py and the benchmark do: `true` exits while the wait is being
     # set up, and the wait must see that exit whoever counted it first.
-    import http.client
-    import socket
     conn = http.client.HTTPConnection("localhost", timeout=10)
     conn.sock = socket.socket(socket.AF_UNIX)
     conn.sock.settimeout(10)

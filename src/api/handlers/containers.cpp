@@ -36,7 +36,6 @@ Result<int> parse_signal(std::string s) {
   return it->second;
 }
 
-
 std::string status_text(const ContainerRecord& c, const engine::HealthMonitor* health) {
   const auto& s = c.state;
   if (s.status == "running") {

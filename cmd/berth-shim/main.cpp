@@ -11,7 +11,10 @@
 // it then prints the shim's pid on stdout and exits 0, or prints the error on
 // stderr and exits 1. By then the shim runs in the background in its own
 // session and process group, with stdio on /dev/null, as a child subreaper,
-// and listens on DIR/shim.sock (mode 0600, newline-delimited JSON):
+// and listens on DIR/shim.sock (mode 0600, newline-delimited JSON).
+// With --no-fork (berthd's way) the process started is the shim: it writes
+// "ok PID\n" or "error: TEXT\n" on stdout, closes it, and serves; the
+// starter reaps it when it exits. The ops:
 //   {"op":"start"}                          start the created container → {"pid"} (--start:
 //                                           mark it started)
 //   {"op":"state"}                          {"id","pid","status","exit"?,"execs"}
@@ -47,7 +50,7 @@ namespace {
 
 const char kUsage[] =
     "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR --state-dir DIR\n"
-    "                  [--tty] [--stdin] [--stdin-once] [--start]\n"
+    "                  [--tty] [--stdin] [--stdin-once] [--start] [--no-fork]\n"
     "                  [--log-path FILE [--log-max-size N] [--log-max-file N]]\n";
 
 Result<engine::ShimOptions> parse_args(int argc, char** argv) {
@@ -78,6 +81,7 @@ Result<engine::ShimOptions> parse_args(int argc, char** argv) {
     else if (a == "--stdin") o.stdin = true;
     else if (a == "--stdin-once") o.stdin = o.stdin_once = true;
     else if (a == "--start") o.start = true;
+    else if (a == "--no-fork") o.no_fork = true;
     else return Error::invalid("unknown argument {:?}", a);
   }
   for (auto [name, v] : {std::pair{"--id", &o.id}, {"--bundle", &o.bundle}, {"--runtime", &o.runtime},
@@ -146,6 +150,16 @@ int main(int argc, char** argv) {
   // a long-lived shim holding the daemon's listening socket or a database
   // file would keep them alive across a daemon restart.
   ::close_range(3, ~0U, 0);
+  if (opts->no_fork) {
+    // stdout is the starter's pipe: the outcome goes there, and shim_main
+    // then puts /dev/null in its place.
+    Fd out(::fcntl(1, F_DUPFD_CLOEXEC, 3));
+    if (!out) {
+      std::perror("berth-shim: dup stdout");
+      return 1;
+    }
+    return shim_main(std::move(*opts), std::move(out));
+  }
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) {
     std::perror("berth-shim: pipe");

@@ -1,5 +1,7 @@
 #include "base/json.h"
 
+#include <cctype>
+
 #include "base/file.h"
 
 namespace berth {
@@ -26,25 +28,158 @@ Result<Json> parse_json(std::string_view text, std::string_view what) {
   }
 }
 
+namespace {
+
+// Finds where JSON values end without building them: what a list's reader
+// does not want is stepped over at the speed of a memchr, and only what it
+// keeps is parsed in full. Structure is checked (brackets, strings, commas,
+// the characters of a scalar); the kept values are checked by the parser.
+class Skimmer {
+ public:
+  explicit Skimmer(std::string_view s) : s_(s) {}
+
+  size_t pos() const { return i_; }
+  bool at_end() {
+    space();
+    return i_ == s_.size();
+  }
+  bool eat(char c) {
+    space();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  bool peek(char c) {
+    space();
+    return i_ < s_.size() && s_[i_] == c;
+  }
+  void space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
+  }
+  // A string from its opening quote; `plain`: it has no escapes.
+  bool string(bool* plain = nullptr) {
+    if (plain) *plain = true;
+    if (i_ >= s_.size() || s_[i_] != '"') return false;
+    for (++i_;;) {
+      size_t q = s_.find_first_of("\"\\", i_);
+      if (q == std::string_view::npos) return false;
+      if (s_[q] == '"') {
+        i_ = q + 1;
+        return true;
+      }
+      if (plain) *plain = false;
+      i_ = q + 2;
+      if (i_ > s_.size()) return false;
+    }
+  }
+  bool value(int depth = 0) {
+    space();
+    if (i_ >= s_.size() || depth > 256) return false;
+    char c = s_[i_];
+    if (c == '"') return string();
+    if (c == '{' || c == '[') {
+      char close = c == '{' ? '}' : ']';
+      ++i_;
+      if (eat(close)) return true;
+      do {
+        if (c == '{') {
+          space();
+          if (!string() || !eat(':')) return false;
+        }
+        if (!value(depth + 1)) return false;
+      } while (eat(','));
+      return eat(close);
+    }
+    size_t from = i_;
+    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-' ||
+                              s_[i_] == '+' || s_[i_] == '.'))
+      ++i_;
+    std::string_view tok = s_.substr(from, i_ - from);
+    if (tok == "true" || tok == "false" || tok == "null") return true;
+    return !tok.empty() && tok.find_first_not_of("0123456789-+.eE") == std::string_view::npos;
+  }
+
+ private:
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+// A kept member's value: plain strings and small integers directly, the
+// rest through the parser (which checks it).
+std::optional<Json> member_value(std::string_view v) {
+  if (v.size() >= 2 && v.front() == '"' && v.find('\\') == std::string_view::npos)
+    return Json(std::string(v.substr(1, v.size() - 2)));
+  if (!v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string_view::npos &&
+      (v.size() == 1 || v[0] != '0'))
+    return Json(static_cast<uint64_t>(std::stoull(std::string(v))));
+  Json j = Json::parse(v, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+}  // namespace
+
 Result<void> for_each_element(std::string_view text, std::string_view what,
                               const std::function<Result<void>(Json&)>& each,
                               const std::function<bool(const std::string&)>& keep) {
+  Skimmer sk(text);
+  auto invalid = [&] { return Error::invalid("{}: invalid JSON", what); };
+  if (!sk.eat('[')) {
+    Json top = Json::parse(text, nullptr, false);
+    if (top.is_discarded()) return invalid();
+    return Error::invalid("{}: expected an array, got {}", what, json_type_name(top));
+  }
   std::optional<Error> failed;
-  // nlohmann calls back at depth 1 for a whole element of the top array;
-  // answering false drops it from the array being built. A key at depth 2
-  // is a member of an element: answering false skips that member.
-  auto element = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (depth == 2 && event == Json::parse_event_t::key && keep) return keep(parsed.get_ref<const std::string&>());
-    bool done = event == Json::parse_event_t::object_end || event == Json::parse_event_t::array_end ||
-                event == Json::parse_event_t::value;
-    if (depth != 1 || !done) return true;
-    if (!failed)
-      if (auto r = each(parsed); !r) failed = r.error();
-    return false;
-  };
-  Json top = Json::parse(text, element, false);
-  if (top.is_discarded()) return Error::invalid("{}: invalid JSON", what);
-  if (!top.is_array()) return Error::invalid("{}: expected an array, got {}", what, json_type_name(top));
+  if (!sk.eat(']')) {
+    do {
+      Json element;
+      if (keep && sk.peek('{')) {
+        // An object: its members one by one, the refused ones skipped.
+        element = Json::object();
+        sk.eat('{');
+        if (!sk.eat('}')) {
+          do {
+            if (!sk.peek('"')) return invalid();
+            size_t k = sk.pos();
+            bool plain;
+            if (!sk.string(&plain) || !sk.eat(':')) return invalid();
+            std::string_view raw = text.substr(k, sk.pos() - k);
+            raw = raw.substr(0, raw.rfind('"') + 1);
+            std::string key;
+            if (plain) {
+              key = std::string(raw.substr(1, raw.size() - 2));
+            } else {
+              Json parsed = Json::parse(raw, nullptr, false);
+              if (parsed.is_discarded()) return invalid();
+              key = parsed.get<std::string>();
+            }
+            sk.space();
+            size_t v = sk.pos();
+            if (!sk.value()) return invalid();
+            if (failed || !keep(key)) continue;
+            auto parsed = member_value(text.substr(v, sk.pos() - v));
+            if (!parsed) return invalid();
+            element[key] = std::move(*parsed);
+          } while (sk.eat(','));
+          if (!sk.eat('}')) return invalid();
+        }
+      } else {
+        sk.space();
+        size_t v = sk.pos();
+        if (!sk.value()) return invalid();
+        if (!failed) {
+          element = Json::parse(text.substr(v, sk.pos() - v), nullptr, false);
+          if (element.is_discarded()) return invalid();
+        }
+      }
+      if (!failed)
+        if (auto r = each(element); !r) failed = r.error();
+    } while (sk.eat(','));
+    if (!sk.eat(']')) return invalid();
+  }
+  if (!sk.at_end()) return invalid();
   if (failed) return *failed;
   return ok();
 }

@@ -137,6 +137,30 @@ TEST(Output, RendererStreamsElementsOfAnArray) {
   EXPECT_EQ(calls, 2);
 }
 
+// The members kept are what the parser would make of them; what is skipped
+// is only stepped over, but a malformed list is refused either way.
+TEST(Output, SkimmedElementsMatchTheParser) {
+  const std::string list =
+      " [ {\"Id\" : \"a\\\"b\", \"Skip\": \"x\\\\\\\"]}\" , \"N\":-1.5e3,\"U\":18446744073709551615,"
+      "\"Z\":0,\"T\":true,\"Nil\":null,\"Ar\":[ {\"k\":[]} ],\"Esc\\u0041\":\"\\u00e9\"},\n\t{} ] ";
+  std::vector<Json> kept;
+  auto all = [](const std::string& key) { return key != "Skip"; };
+  ASSERT_TRUE(for_each_element(list, "list", [&](Json& e) {
+                kept.push_back(std::move(e));
+                return ok();
+              }, all).ok());
+  Json want = Json::parse(list);
+  want[0].erase("Skip");
+  EXPECT_EQ(Json(kept), want);
+  for (const char* bad : {"[{\"a\":tru}]", "[{\"a\":\"x}]", "[{\"a\" 1}]", "[{\"a\":1 \"b\":2}]", "[{\"a\":1}] x",
+                          "[{\"a\":[1,}]", "[{\"a\":{\"b\"}}]", "[{\"a\":1},]", "[{a:1}]", "[{\"a\":1}"}) {
+    auto r = for_each_element(bad, "list", [](Json&) { return ok(); }, all);
+    EXPECT_FALSE(r.ok()) << bad;
+    auto skipped = for_each_element(bad, "list", [](Json&) { return ok(); }, [](const std::string&) { return false; });
+    EXPECT_FALSE(skipped.ok()) << bad;
+  }
+}
+
 TEST(Attach, DetachKeys) {
   EXPECT_EQ(*parse_detach_keys(""), std::string("\x10\x11"));
   EXPECT_EQ(*parse_detach_keys("ctrl-a,x"), std::string("\x01x"));

@@ -291,7 +291,8 @@ Result<PruneReport> prune(Engine& eng, const std::map<std::string, std::vector<s
   }
   auto all = BERTH_TRY(eng.list());
   PruneReport report;
-  for (const auto& c : all) {
+  for (const auto& ptr : all) {
+    const ContainerRecord& c = *ptr;
     if (is_up(c) || c.state.status == "restarting" || c.state.status == "removing") continue;
     if (until && parse_rfc3339_seconds(c.created).value_or(0) >= *until) continue;
     const Json labels = c.config->contains("Labels") ? (*c.config)["Labels"] : Json::object();

@@ -109,7 +109,7 @@ Result<void> ContainerStore::load() {
   if (loaded_) return ok();
   auto q = BERTH_TRY(db_.prepare(
       "SELECT id, name, image_id, image_name, created, config, state FROM containers"));
-  std::map<std::string, ContainerRecord> records;
+  std::map<std::string, RecordPtr> records;
   while (BERTH_TRY(q.step())) {
     ContainerRecord r;
     r.id = q.column_text(0);
@@ -120,9 +120,11 @@ Result<void> ContainerStore::load() {
     r.config = std::make_shared<const Json>(Json::parse(q.column_text(5), nullptr, false));
     r.command = join(command_args(*r.config), " ");
     r.state = state_from(Json::parse(q.column_text(6), nullptr, false));
-    records.emplace(r.id, std::move(r));
+    std::string id = r.id;  // not r.id itself: r is moved from in the same call
+    records.emplace(std::move(id), std::make_shared<const ContainerRecord>(std::move(r)));
   }
   records_ = std::move(records);
+  newest_first_.clear();
   loaded_ = true;
   return ok();
 }
@@ -153,7 +155,8 @@ Result<ContainerRecord> ContainerStore::create(const NewContainer& c) {
         .bind_text(5, r.created).bind_text(6, config).bind_text(7, state_json(r.state).dump());
     auto res = q.run();
     if (res) {
-      records_[r.id] = r;
+      records_[r.id] = std::make_shared<const ContainerRecord>(r);
+      newest_first_.clear();
       return r;
     }
     if (res.error().code() != ErrorCode::AlreadyExists) return res.error();
@@ -171,7 +174,7 @@ Result<ContainerRecord> ContainerStore::get(const std::string& id) {
   BERTH_TRY(load());
   auto it = records_.find(id);
   if (it == records_.end()) return Error::not_found("No such container: {}", id);
-  return it->second;
+  return *it->second;
 }
 
 Result<const ContainerRecord*> ContainerStore::find(const std::string& name_or_id) {
@@ -179,9 +182,9 @@ Result<const ContainerRecord*> ContainerStore::find(const std::string& name_or_i
   std::string s = name_or_id;
   if (!s.empty() && s[0] == '/') s = s.substr(1);
   if (s.empty()) return Error::not_found("No such container: {}", name_or_id);
-  if (auto it = records_.find(s); it != records_.end()) return &it->second;
+  if (auto it = records_.find(s); it != records_.end()) return it->second.get();
   for (const auto& [id, r] : records_)
-    if (r.name == s) return &r;
+    if (r->name == s) return r.get();
   bool hex = s.size() <= 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
   if (hex) {
     // records_ is ordered by ID: the matches of a prefix are adjacent.
@@ -190,7 +193,7 @@ Result<const ContainerRecord*> ContainerStore::find(const std::string& name_or_i
       auto next = std::next(it);
       if (next != records_.end() && next->first.rfind(s, 0) == 0)
         return Error::invalid("multiple containers found with provided prefix: {}", s);
-      return &it->second;
+      return it->second.get();
     }
   }
   return Error::not_found("No such container: {}", name_or_id);
@@ -201,20 +204,26 @@ Result<ContainerRecord> ContainerStore::resolve(const std::string& name_or_id) {
   return *BERTH_TRY(find(name_or_id));
 }
 
-Result<std::vector<ContainerRecord>> ContainerStore::list() {
+Result<std::vector<RecordPtr>> ContainerStore::list() {
   std::lock_guard<std::recursive_mutex> g(mu_);
   BERTH_TRY(load());
-  // Newest first; records_ is by ID, which breaks ties. Sorted as
-  // pointers, then copied once in that order.
-  std::vector<const ContainerRecord*> order;
-  order.reserve(records_.size());
-  for (const auto& [id, r] : records_) order.push_back(&r);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const ContainerRecord* a, const ContainerRecord* b) { return a->created > b->created; });
-  std::vector<ContainerRecord> out;
-  out.reserve(order.size());
-  for (const auto* r : order) out.push_back(*r);
-  return out;
+  // Newest first; records_ is by ID, which breaks ties. Kept until a
+  // change: repeated lists (ps) sort nothing.
+  if (newest_first_.empty() && !records_.empty()) {
+    newest_first_.reserve(records_.size());
+    for (const auto& [id, r] : records_) newest_first_.push_back(r);
+    std::stable_sort(newest_first_.begin(), newest_first_.end(),
+                     [](const RecordPtr& a, const RecordPtr& b) { return a->created > b->created; });
+  }
+  return newest_first_;
+}
+
+void ContainerStore::replace(std::map<std::string, RecordPtr>::iterator it,
+                             const std::function<void(ContainerRecord&)>& change) {
+  auto r = std::make_shared<ContainerRecord>(*it->second);
+  change(*r);
+  it->second = std::move(r);
+  newest_first_.clear();
 }
 
 Result<void> ContainerStore::set_state(const std::string& id, const ContainerState& s) {
@@ -225,7 +234,7 @@ Result<void> ContainerStore::set_state(const std::string& id, const ContainerSta
   auto q = BERTH_TRY(db_.prepare("UPDATE containers SET state = ?2 WHERE id = ?1"));
   q.bind_text(1, id).bind_text(2, state_json(s).dump());
   BERTH_TRY(q.run());
-  it->second.state = s;
+  replace(it, [&](ContainerRecord& r) { r.state = s; });
   return ok();
 }
 
@@ -244,7 +253,7 @@ Result<void> ContainerStore::rename(const std::string& id, const std::string& ne
                        "already in use.",
                        name);
   if (!r) return r.error();
-  it->second.name = name;
+  replace(it, [&](ContainerRecord& rec) { rec.name = name; });
   return ok();
 }
 
@@ -257,6 +266,7 @@ Result<void> ContainerStore::remove(const std::string& id) {
   q.bind_text(1, id);
   BERTH_TRY(q.run());
   records_.erase(it);
+  newest_first_.clear();
   return ok();
 }
 

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,10 @@ struct ContainerRecord {
   ContainerState state;
 };
 
+// A record as the store hands it out in lists: shared and never changed (a
+// change makes a new one), so a list of hundreds copies no record.
+using RecordPtr = std::shared_ptr<const ContainerRecord>;
+
 // The request's Entrypoint then Cmd.
 std::vector<std::string> command_args(const Json& config);
 
@@ -81,7 +86,8 @@ class ContainerStore {
   Result<ContainerRecord> create(const NewContainer& c);
   Result<ContainerRecord> get(const std::string& id);
   Result<ContainerRecord> resolve(const std::string& name_or_id);
-  Result<std::vector<ContainerRecord>> list();
+  // Newest first.
+  Result<std::vector<RecordPtr>> list();
   Result<void> set_state(const std::string& id, const ContainerState& s);
   Result<void> rename(const std::string& id, const std::string& new_name);
   Result<void> remove(const std::string& id);
@@ -89,12 +95,16 @@ class ContainerStore {
  private:
   // Loads the table into records_ on first use (under mu_).
   Result<void> load();
+  // The record at `it` as a new one with `change` made (a list handed out
+  // keeps the old).
+  void replace(std::map<std::string, RecordPtr>::iterator it, const std::function<void(ContainerRecord&)>& change);
   // name_or_id as an exact ID or name, then as a unique ID prefix.
   Result<const ContainerRecord*> find(const std::string& name_or_id);
   store::Database& db_;
   std::recursive_mutex mu_;
   bool loaded_ = false;
-  std::map<std::string, ContainerRecord> records_;  // by ID
+  std::map<std::string, RecordPtr> records_;  // by ID
+  std::vector<RecordPtr> newest_first_;        // list()'s answer; empty when stale
 };
 
 // Docker's name rule, with its error text.

@@ -111,11 +111,11 @@ TEST_F(ContainerStoreTest, RecordsInMemoryMatchTheTable) {
     ASSERT_TRUE(all.ok());
     ASSERT_EQ(all->size(), 2u);
     // Newest first.
-    EXPECT_EQ((*all)[0].id, b.id);
-    EXPECT_EQ((*all)[0].name, "gamma");
-    EXPECT_EQ((*all)[1].state.status, "exited");
-    EXPECT_EQ((*all)[1].state.exit_code, 3);
-    EXPECT_EQ((*(*all)[1].config)["Image"], "busybox");
+    EXPECT_EQ((*all)[0]->id, b.id);
+    EXPECT_EQ((*all)[0]->name, "gamma");
+    EXPECT_EQ((*all)[1]->state.status, "exited");
+    EXPECT_EQ((*all)[1]->state.exit_code, 3);
+    EXPECT_EQ((*(*all)[1]->config)["Image"], "busybox");
     EXPECT_EQ(st->resolve("gamma")->id, b.id);
     EXPECT_FALSE(st->resolve("beta").ok());
     EXPECT_FALSE(st->get(c.id).ok());
@@ -125,6 +125,30 @@ TEST_F(ContainerStoreTest, RecordsInMemoryMatchTheTable) {
   EXPECT_EQ(cs_->rename(a.id, "gamma").error().code(), ErrorCode::Conflict);
   EXPECT_EQ(cs_->resolve("alpha")->id, a.id);
   EXPECT_EQ(cs_->set_state(c.id, s).error().code(), ErrorCode::NotFound);
+}
+
+// A list handed out is a snapshot: later changes make new records, and the
+// next list has them (and a new container, in its place: newest first).
+TEST_F(ContainerStoreTest, ListsAreSnapshots) {
+  auto a = make("alpha");
+  auto before = cs_->list();
+  ASSERT_TRUE(before.ok());
+  ContainerState s;
+  s.status = "running";
+  ASSERT_TRUE(cs_->set_state(a.id, s).ok());
+  ASSERT_TRUE(cs_->rename(a.id, "omega").ok());
+  EXPECT_EQ((*before)[0]->state.status, "created");
+  EXPECT_EQ((*before)[0]->name, "alpha");
+  auto b = make("beta");
+  auto after = cs_->list();
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0]->id, b.id);
+  EXPECT_EQ((*after)[1]->state.status, "running");
+  EXPECT_EQ((*after)[1]->name, "omega");
+  ASSERT_TRUE(cs_->remove(b.id).ok());
+  EXPECT_EQ(cs_->list()->size(), 1u);
+  EXPECT_EQ(after->size(), 2u);
 }
 
 TEST_F(ContainerStoreTest, AmbiguousPrefix) {

@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -39,6 +42,23 @@ Result<std::string> run_capture(const std::vector<std::string>& argv) {
   int code = BERTH_TRY(sys::wait_exit(pid));
   if (code != 0) return Error::internal("{}: {}", argv[0], std::string(trim(serr.empty() ? sout : serr)));
   return sout;
+}
+
+// Start a shim that serves in the process started (--no-fork). Its stdout
+// and stderr are a pipe it closes once the container runs or failed to;
+// what it wrote there is the outcome: "ok PID" or the error.
+Result<pid_t> spawn_shim(const std::vector<std::string>& argv) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
+  Fd rd(p[0]), wr(p[1]);
+  pid_t pid = BERTH_TRY(sys::spawn(argv, {-1, wr.get(), wr.get()}));
+  wr.reset();
+  std::string text = read_fd(rd.get()).value_or("");
+  if (text.starts_with("ok ")) return pid;
+  (void)sys::wait_exit(pid);
+  if (text.starts_with("error: ")) text.erase(0, 7);
+  if (trim(text).empty()) text = "shim exited before the container was created";
+  return Error::internal("{}: berth-shim: {}", argv[0], std::string(trim(text)));
 }
 
 ImageConfigSummary image_summary(const image::ImageConfig& cfg) {
@@ -88,7 +108,7 @@ void Engine::publish(const ContainerRecord& rec, const std::string& action,
 }
 
 Result<ContainerRecord> Engine::create(const std::string& name, const Json& body) {
-  auto cfg = BERTH_TRY(parse_create_request(body.dump()));
+  auto cfg = BERTH_TRY(read_create_request(body));
   if (cfg.image.empty()) return Error::invalid("no image given");
   auto img = images_.resolve(cfg.image);
   if (!img) {
@@ -286,7 +306,7 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
     rec.state.error = why;
     if (rec.state.status == "restarting") rec.state.status = "exited";
     (void)containers_.set_state(rec.id, rec.state);
-    (void)shim_request(rec.id, {{"op", "delete"}, {"force", true}});
+    reap_shim(rec.id, shim_request(rec.id, {{"op", "delete"}, {"force", true}}).ok());
     notify();
     if (restart_policy(rec).auto_remove) {
       run.unlock();
@@ -305,14 +325,15 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
 }
 
 Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
-  auto cfg = BERTH_TRY(parse_create_request(rec.config->dump()));
+  auto cfg = BERTH_TRY(read_create_request(*rec.config));
   std::string sdir = shim_dir(rec.id);
   // A restart: the previous run's shim (if still there) deletes the
   // runtime's stopped container and exits; without it, delete it directly
   // (when the runtime has any state for it: not on a first start).
-  if (!shim_request(rec.id, {{"op", "delete"}, {"force", true}}) &&
-      access((o_.exec_root + "/runtime/" + rec.id).c_str(), F_OK) == 0)
+  bool deleted = shim_request(rec.id, {{"op", "delete"}, {"force", true}}).ok();
+  if (!deleted && access((o_.exec_root + "/runtime/" + rec.id).c_str(), F_OK) == 0)
     (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
+  reap_shim(rec.id, deleted);
   (void)sys::remove_tree(sdir);
   BERTH_TRY(mkdir_all(o_.exec_root + "/runtime", 0700));
   std::vector<std::string> argv = {o_.shim, "--id", rec.id, "--bundle", run_dir(rec.id) + "/bundle",
@@ -320,7 +341,7 @@ Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
                                    "--state-dir", sdir, "--log-path", log_path(rec.id)};
   // Created and started by one runtime call; the start op below only
   // tells the shim that the attaches waiting for this start are in place.
-  argv.push_back("--start");
+  argv.insert(argv.end(), {"--start", "--no-fork"});
   if (cfg.tty) argv.push_back("--tty");
   if (cfg.open_stdin) argv.push_back(cfg.stdin_once ? "--stdin-once" : "--stdin");
   if (auto it = cfg.host.log_config.find("max-size"); it != cfg.host.log_config.end())
@@ -332,7 +353,11 @@ Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
     stopping_.erase(rec.id);
   }
   log::debug("engine: start {}: shim", rec.id.substr(0, 12));
-  (void)BERTH_TRY_CTX(run_capture(argv), "start container {}", rec.name);
+  pid_t shim = BERTH_TRY_CTX(spawn_shim(argv), "start container {}", rec.name);
+  {
+    std::lock_guard lk(mu_);
+    shim_pids_[rec.id] = shim;
+  }
   log::debug("engine: start {}: created", rec.id.substr(0, 12));
   // Created, not yet running: hand the attach streams that wait for this
   // start to their clients now, so they see all of the output.
@@ -470,9 +495,10 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
 void Engine::teardown(const std::string& id) {
   // The shim deletes the runtime's container and exits; without a shim
   // (never started, or gone) the runtime's state is removed directly.
-  if (!shim_request(id, {{"op", "delete"}, {"force", true}}) &&
-      access((o_.exec_root + "/runtime/" + id).c_str(), F_OK) == 0)
+  bool deleted = shim_request(id, {{"op", "delete"}, {"force", true}}).ok();
+  if (!deleted && access((o_.exec_root + "/runtime/" + id).c_str(), F_OK) == 0)
     (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", id});
+  reap_shim(id, deleted);
   std::string rootfs = container_dir(id) + "/rootfs";
   if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     log::warn("engine: unmount {}: {}", rootfs, Error::errno_text(errno));
@@ -484,6 +510,28 @@ void Engine::teardown(const std::string& id) {
   cv_.notify_all();
 }
 
+void Engine::reap_shim(const std::string& id, bool deleted) {
+  pid_t pid;
+  {
+    std::lock_guard lk(mu_);
+    auto it = shim_pids_.find(id);
+    if (it == shim_pids_.end()) return;
+    pid = it->second;
+  }
+  if (deleted) {
+    // It answered delete and is on its way out: wait for that, bounded.
+    Fd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    pollfd p{exited.get(), POLLIN, 0};
+    if (exited) (void)::poll(&p, 1, 2000);
+  }
+  int status;
+  pid_t r = ::waitpid(pid, &status, WNOHANG);
+  if (r == pid || (r < 0 && errno == ECHILD)) {
+    std::lock_guard lk(mu_);
+    if (auto it = shim_pids_.find(id); it != shim_pids_.end() && it->second == pid) shim_pids_.erase(it);
+  }
+}
+
 void Engine::drain() {
   std::unique_lock lk(mu_);
   cv_.wait(lk, [&] { return teardowns_ == 0; });
@@ -493,9 +541,12 @@ Result<ContainerRecord> Engine::inspect(const std::string& name_or_id) {
   return refresh(BERTH_TRY(containers_.resolve(name_or_id)));
 }
 
-Result<std::vector<ContainerRecord>> Engine::list() {
+Result<std::vector<RecordPtr>> Engine::list() {
   auto all = BERTH_TRY(containers_.list());
-  for (auto& c : all) c = BERTH_TRY(refresh(std::move(c)));
+  // Only a running container's state can be behind (its shim is asked).
+  for (auto& c : all)
+    if (c->state.status == "running" || c->state.status == "paused")
+      c = std::make_shared<const ContainerRecord>(BERTH_TRY(refresh(*c)));
   return all;
 }
 

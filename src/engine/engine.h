@@ -117,7 +117,7 @@ class Engine {
   Result<void> remove(const std::string& name_or_id, bool force);
   // The record with its state refreshed from the shim.
   Result<ContainerRecord> inspect(const std::string& name_or_id);
-  Result<std::vector<ContainerRecord>> list();
+  Result<std::vector<RecordPtr>> list();
   std::string log_path(const std::string& id) const;
 
   // Where a container's things live, for the engine's other parts
@@ -161,6 +161,10 @@ class Engine {
   void teardown(const std::string& id);
   // A user stopped it: no restart by the policy.
   void mark_stopped(ContainerRecord& rec);
+  // Collect the exit of the container's shim if this daemon started it
+  // (it is our child: berth-shim --no-fork). `deleted`: it was just told
+  // to delete and exits at once, so wait for that (briefly).
+  void reap_shim(const std::string& id, bool deleted);
 
   EngineOptions o_;
   image::ImageStore& images_;
@@ -182,6 +186,7 @@ class Engine {
   };
   std::vector<std::shared_ptr<PendingAttach>> pending_attaches_;
   std::map<std::string, ExecRecord> execs_;
+  std::map<std::string, pid_t> shim_pids_;  // shims started by this daemon, not yet reaped
   int teardowns_ = 0;
   uint64_t removals_ = 0;  // every removal, for waiters on condition=removed
   // Exit codes of recently removed containers, for the waiters of

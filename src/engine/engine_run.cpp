@@ -31,7 +31,7 @@ bool should_restart(const RestartPolicy& p, const ContainerState& s) {
 
 RestartPolicy restart_policy(const ContainerRecord& rec) {
   RestartPolicy p;
-  auto cfg = parse_create_request(rec.config->dump());
+  auto cfg = read_create_request(*rec.config);
   if (!cfg) return p;
   p.name = cfg->host.restart_policy.empty() ? "no" : cfg->host.restart_policy;
   p.max_retries = cfg->host.restart_max_retries;
@@ -71,6 +71,7 @@ void Engine::monitor(const std::string& id) {
     std::lock_guard lk(mu_);
     monitored_.erase(id);
   }
+  if (!reply) reap_shim(id, false);  // the shim went away (killed)
   // The wait's answer carries the exit: no second request to learn it.
   bool has_exit = reply && reply->contains("exit") && (*reply)["exit"].is_object();
   after_exit(id, has_exit ? &*reply : nullptr, run);
@@ -219,7 +220,7 @@ void Engine::restore() {
   // Directories of containers whose records are gone: a removal that the
   // daemon did not finish (it answers before it unmounts).
   std::set<std::string> ids;
-  for (const auto& c : *all) ids.insert(c.id);
+  for (const auto& c : *all) ids.insert(c->id);
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(o_.data_root + "/containers", ec)) {
     std::string name = e.path().filename();
@@ -231,7 +232,8 @@ void Engine::restore() {
     }
     teardown(name);
   }
-  for (auto& c : *all) {
+  for (const auto& ptr : *all) {
+    ContainerRecord c = *ptr;
     bool was_running = is_running(c.state) || c.state.status == "restarting";
     if (!was_running) continue;
     if (c.state.status == "restarting") {

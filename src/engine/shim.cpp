@@ -348,10 +348,6 @@ void Shim::on_exit(Proc& p, int status) {
   if (p.exec_id.empty()) {
     if (log_) (void)log_->flush();
     p.exit.oom_killed = cgroup_oom_killed(cgroups_path_);
-    auto r = write_file_atomic(opts_.state_dir + "/exit.json", p.exit.to_json().dump() + "\n", 0600);
-    if (!r) log::error("record exit of {}: {}", opts_.id, r.error().message());
-    log::info("container {} exited: code {} signal {} oom {}", opts_.id, p.exit.exit_code,
-              p.exit.signal, p.exit.oom_killed);
   }
   std::vector<int> attached;
   for (auto& [fd, a] : attaches_) {
@@ -364,6 +360,15 @@ void Shim::on_exit(Proc& p, int status) {
   Json done = {{"ok", true}, {"exit", p.exit.to_json()}};
   for (int fd : std::exchange(p.waiters, {})) {
     if (conns_.count(fd)) reply(fd, done);
+  }
+  // The record for a daemon that finds no shim is written after the
+  // waiters have their answer: its fsync is not on `docker run`'s path, and
+  // no request is served before it is on disk (one loop).
+  if (p.exec_id.empty()) {
+    auto r = write_file_atomic(opts_.state_dir + "/exit.json", done["exit"].dump() + "\n", 0600);
+    if (!r) log::error("record exit of {}: {}", opts_.id, r.error().message());
+    log::info("container {} exited: code {} signal {} oom {}", opts_.id, p.exit.exit_code,
+              p.exit.signal, p.exit.oom_killed);
   }
 }
 

@@ -42,6 +42,10 @@ struct ShimOptions {
   std::string log_path;     // json-file log; empty: output is not logged
   uint64_t log_max_size = 0;
   int log_max_file = 1;
+  // Serve in the process that was started (berthd's way): no foreground
+  // half that waits and exits; the outcome line goes to stdout as it is,
+  // and whoever started the shim reaps it once it has exited.
+  bool no_fork = false;
 };
 
 class Shim {

@@ -122,6 +122,8 @@ struct SpecContext {
 };
 
 Result<ContainerConfig> parse_create_request(std::string_view body);
+// The same from a body already parsed (a stored request: no dump and parse).
+Result<ContainerConfig> read_create_request(const Json& body);
 Result<Json> build_oci_spec(const ContainerConfig& cfg, const ImageConfigSummary& image,
                             const SpecContext& ctx);
 

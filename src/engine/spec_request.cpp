@@ -159,7 +159,10 @@ Result<void> parse_host(const JsonReader& r, HostConfig& h) {
 }  // namespace
 
 Result<ContainerConfig> parse_create_request(std::string_view body) {
-  Json doc = BERTH_TRY(parse_json(body, "request body"));
+  return read_create_request(BERTH_TRY(parse_json(body, "request body")));
+}
+
+Result<ContainerConfig> read_create_request(const Json& doc) {
   if (!doc.is_object())
     return Error::invalid("request body: expected object, got {}", json_type_name(doc));
   JsonReader r(doc, "");

@@ -80,6 +80,9 @@ class Shim:
         return self.request("wait", **kw)["exit"]
 
     def exit_json(self):
+        # The shim records the exit after it has answered the waiters; any
+        # later request is served after that (one loop).
+        self.request("state")
         return json.loads((self.state / "exit.json").read_text())
 
     def log_entries(self):

@@ -340,7 +340,8 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
     };
     std::string out = "[";
     int64_t listed = 0;
-    for (const auto& c : *all) {
+    for (const auto& ptr : *all) {
+      const ContainerRecord& c = *ptr;
       // A limit, like a status filter, looks at every container (docker ps -n/-l).
       bool filtered_status = f->count("status") || f->count("exited") || (*limit && **limit > 0);
       if (!show_all && !filtered_status && c.state.status != "running" && c.state.status != "paused") continue;

@@ -302,7 +302,7 @@ void prune_images(DaemonContext& ctx, Request& req, Response& res) {
   if (ctx.engine != nullptr) {
     auto containers = ctx.engine->list();
     if (!containers) return res.error(containers.error());
-    for (const auto& c : *containers) in_use.insert(c.image_id);
+    for (const auto& c : *containers) in_use.insert(c->image_id);
   }
   Json deleted = Json::array();
   int64_t reclaimed = 0;

@@ -78,7 +78,7 @@ void disk_usage(DaemonContext& ctx, Response& res) {
   for (const auto& [_, size] : layer_size) layers_total += size;
   std::map<std::string, int> backs;        // image ID → containers
   std::map<std::string, int64_t> size_of;  // image ID → Size
-  for (const auto& c : *containers) ++backs[c.image_id];
+  for (const auto& c : *containers) ++backs[c->image_id];
   Json image_list = Json::array();
   for (const auto& rec : *images) {
     auto cfg = ctx.images->config(rec);
@@ -92,7 +92,8 @@ void disk_usage(DaemonContext& ctx, Response& res) {
     image_list.push_back(std::move(j));
   }
   Json container_list = Json::array();
-  for (const auto& c : *containers) {
+  for (const auto& ptr : *containers) {
+    const engine::ContainerRecord& c = *ptr;
     Json j = container_summary(c, ctx.health);
     auto rw = static_cast<int64_t>(engine::rw_size(*ctx.engine, c));
     j["SizeRw"] = rw;

@@ -93,6 +93,23 @@ def test_stop_kill_start_restart_rename(d):
     assert d.docker("ps", "-aq").stdout == ""
 
 
+def test_list_follows_every_change_of_a_stopped_container(d):
+    # berthd keeps each listed container's text while its record is the
+    # same: every change must show in the next list.
+    fmt = "{{.Names}} {{.Status}}"
+    d.docker("create", "--name", "keep", "busybox", "sh", "-c", "exit 3")
+    for _ in range(2):
+        assert d.docker("ps", "-a", "--format", fmt).stdout.split("\n")[0] == "keep Created"
+    d.docker("rename", "keep", "kept")
+    assert d.docker("ps", "-a", "--format", fmt).stdout.split("\n")[0] == "kept Created"
+    d.docker("start", "kept")
+    assert d.docker("wait", "kept").stdout.strip() == "3"
+    for _ in range(2):
+        assert d.docker("ps", "-a", "--format", fmt).stdout.split("\n")[0].startswith("kept Exited (3)")
+    d.docker("rm", "kept")
+    assert d.docker("ps", "-aq").stdout == ""
+
+
 def test_conflicts_and_missing(d):
     d.docker("create", "--name", "one", "busybox", "true")
     r = d.docker("create", "--name", "one", "busybox", "true", check=False)

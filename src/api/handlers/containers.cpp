@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <fstream>
 #include <thread>
+#include <unordered_map>
 
 #include "api/handlers/handlers.h"
 #include "base/strings.h"
@@ -269,6 +271,49 @@ void append_container_summary(std::string& out, const ContainerRecord& c,
   out += '}';
 }
 
+namespace {
+
+// The list's text of each container, kept while its record is the same
+// object: a change makes a new record (engine::RecordPtr), and a running
+// container's record is made anew by every list (its shim is asked), so a
+// text kept is never stale, health included. `ps` asks for every container
+// again and again, and most have not changed.
+class SummaryCache {
+ public:
+  void append(std::string& out, const engine::RecordPtr& c, const engine::HealthMonitor* health) {
+    {
+      std::lock_guard lk(mu_);
+      if (auto it = texts_.find(c.get()); it != texts_.end() && it->second.record.lock() == c) {
+        out += it->second.text;
+        return;
+      }
+    }
+    std::string text;
+    append_container_summary(text, *c, health);
+    out += text;
+    std::lock_guard lk(mu_);
+    texts_[c.get()] = {c, std::move(text)};
+  }
+  // Texts of removed containers go once there are many more than listed.
+  void sweep(size_t listed) {
+    std::lock_guard lk(mu_);
+    if (texts_.size() <= 2 * listed + 64) return;
+    std::erase_if(texts_, [](const auto& e) { return e.second.record.expired(); });
+  }
+
+ private:
+  struct Entry {
+    std::weak_ptr<const ContainerRecord> record;
+    std::string text;
+  };
+  std::mutex mu_;
+  // By record: an address used again by a new record is told apart by
+  // the weak pointer, which then has expired.
+  std::unordered_map<const ContainerRecord*, Entry> texts_;
+};
+
+}  // namespace
+
 Json container_summary(const ContainerRecord& c, const engine::HealthMonitor* health) {
   std::string text;
   append_container_summary(text, c, health);
@@ -277,7 +322,8 @@ Json container_summary(const ContainerRecord& c, const engine::HealthMonitor* he
 
 void add_container_routes(Router& r, DaemonContext& ctx) {
   engine::Engine* eng = ctx.engine;
-  r.add("GET", "/containers/json", [&ctx, eng](Request& req, Response& res) {
+  auto summaries = std::make_shared<SummaryCache>();
+  r.add("GET", "/containers/json", [&ctx, eng, summaries](Request& req, Response& res) {
     auto f = req.filters();
     if (!f) return res.error(f.error());
     auto all = eng->list();
@@ -350,8 +396,9 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
       if (!keep) continue;
       if (*limit && **limit > 0 && listed >= **limit) break;
       if (listed++ > 0) out += ',';
-      append_container_summary(out, c, ctx.health);
+      summaries->append(out, ptr, ctx.health);
     }
+    summaries->sweep(all->size());
     out += "]\n";
     res.send(200, "application/json", out);
   });

@@ -104,13 +104,21 @@ def hide_unified_hierarchy():
     subprocess.run(["umount", "-l", "/sys/fs/cgroup/unified"], check=True)
 
 
-def pid_alive(pid):
-    """True while pid exists and is not a zombie."""
+def proc_stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first),
+    or None once the process is gone: a read racing its exit fails with
+    ESRCH even after the open succeeded."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
+        return None
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    fields = proc_stat_fields(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 class Reaper:
@@ -135,12 +143,8 @@ class Reaper:
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if fields[0] == "Z" and fields[1] == me:
+            fields = proc_stat_fields(entry)
+            if fields and fields[0] == "Z" and fields[1] == me:
                 out.append(int(entry))
         return out
 
@@ -317,18 +321,12 @@ class Runtime:
         return wait_for(lambda: self.status(cid) == status, timeout, f"{cid} to be {status}")
 
     def track_pid(self, pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                self.pids[pid] = f.read().rsplit(")", 1)[1].split()[19]
-        except (FileNotFoundError, IndexError):
-            self.pids[pid] = None
+        fields = proc_stat_fields(pid)
+        self.pids[pid] = fields[19] if fields and len(fields) > 19 else None
 
     def same_process(self, pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[19] == self.pids.get(pid)
-        except (FileNotFoundError, IndexError):
-            return False
+        fields = proc_stat_fields(pid)
+        return bool(fields) and len(fields) > 19 and fields[19] == self.pids.get(pid)
 
 
 def known_difference(rt, flavor, reason):

@@ -1,6 +1,8 @@
 #include "api/stream_proxy.h"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -113,6 +115,15 @@ void proxy_stream(int client_fd, std::string pending, int stream_fd, const Proxy
     } else if (p[1].revents & (POLLHUP | POLLERR)) {
       return;
     }
+  }
+}
+
+void wait_until_read(int client_fd, int limit_ms) {
+  // SIOCOUTQ: bytes sent and not yet read by the peer.
+  for (int waited_us = 0; waited_us < limit_ms * 1000; waited_us += 100) {
+    int unread = 0;
+    if (::ioctl(client_fd, SIOCOUTQ, &unread) < 0 || unread == 0) return;
+    ::usleep(100);
   }
 }
 

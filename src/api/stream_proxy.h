@@ -26,6 +26,12 @@ struct ProxyOptions {
 // returns. A client that closes both ways ends the proxy at once.
 void proxy_stream(int client_fd, std::string pending, int stream_fd, const ProxyOptions& opts = {});
 
+// Wait (at most `limit_ms`) until the client has read what was sent on
+// `client_fd` (the 101 answer of a hijack): a client that reads the
+// answer's head through a buffer and the stream from the socket beneath it
+// (docker-py) loses stream bytes that arrive together with the head.
+void wait_until_read(int client_fd, int limit_ms);
+
 // The client closed its connection completely (not just its write side):
 // what a hijacked request waits on while the container is not started.
 bool peer_closed(int fd);

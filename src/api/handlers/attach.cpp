@@ -117,6 +117,9 @@ void add_attach_routes(Router& r, DaemonContext& ctx) {
     if (body->value("Detach", false)) return res.send(200, "application/json", "");
     auto conn = res.hijack(kRawStream);
     if (!conn) return;
+    // A short exec's output comes at once: not before the client has its
+    // answer's head (docker-py's exec_run lost it, 1 run in 8).
+    wait_until_read(conn->fd, 200);
     auto stream = eng->shim_attach(e->container_id, e->id);
     if (!stream) return stream_error(conn->fd, stream.error(), e->config.value("Tty", false));
     ProxyOptions opts;

@@ -327,13 +327,8 @@ Result<void> Engine::start_run(const std::string& name_or_id, bool by_policy) {
 Result<void> Engine::launch(ContainerRecord& rec, bool by_policy) {
   auto cfg = BERTH_TRY(read_create_request(*rec.config));
   std::string sdir = shim_dir(rec.id);
-  // A restart: the previous run's shim (if still there) deletes the
-  // runtime's stopped container and exits; without it, delete it directly
-  // (when the runtime has any state for it: not on a first start).
-  bool deleted = shim_request(rec.id, {{"op", "delete"}, {"force", true}}).ok();
-  if (!deleted && access((o_.exec_root + "/runtime/" + rec.id).c_str(), F_OK) == 0)
-    (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", rec.id});
-  reap_shim(rec.id, deleted);
+  // A restart: what the previous run left (nothing on a first start).
+  delete_run(rec.id);
   (void)sys::remove_tree(sdir);
   BERTH_TRY(mkdir_all(o_.exec_root + "/runtime", 0700));
   std::vector<std::string> argv = {o_.shim, "--id", rec.id, "--bundle", run_dir(rec.id) + "/bundle",
@@ -493,12 +488,7 @@ Result<void> Engine::remove(const std::string& name_or_id, bool force) {
 }
 
 void Engine::teardown(const std::string& id) {
-  // The shim deletes the runtime's container and exits; without a shim
-  // (never started, or gone) the runtime's state is removed directly.
-  bool deleted = shim_request(id, {{"op", "delete"}, {"force", true}}).ok();
-  if (!deleted && access((o_.exec_root + "/runtime/" + id).c_str(), F_OK) == 0)
-    (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", id});
-  reap_shim(id, deleted);
+  delete_run(id);
   std::string rootfs = container_dir(id) + "/rootfs";
   if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     log::warn("engine: unmount {}: {}", rootfs, Error::errno_text(errno));
@@ -508,6 +498,13 @@ void Engine::teardown(const std::string& id) {
   std::lock_guard lk(mu_);
   teardowns_--;
   cv_.notify_all();
+}
+
+void Engine::delete_run(const std::string& id) {
+  bool deleted = shim_request(id, {{"op", "delete"}, {"force", true}}).ok();
+  if (!deleted && access((o_.exec_root + "/runtime/" + id).c_str(), F_OK) == 0)
+    (void)run_capture({o_.runtime, "--root", o_.exec_root + "/runtime", "delete", "--force", id});
+  reap_shim(id, deleted);
 }
 
 void Engine::reap_shim(const std::string& id, bool deleted) {

@@ -161,6 +161,10 @@ class Engine {
   void teardown(const std::string& id);
   // A user stopped it: no restart by the policy.
   void mark_stopped(ContainerRecord& rec);
+  // The shim deletes the runtime's container and exits (reaped); without a
+  // shim (never started, or gone) the runtime's state, if any, is removed
+  // directly.
+  void delete_run(const std::string& id);
   // Collect the exit of the container's shim if this daemon started it
   // (it is our child: berth-shim --no-fork). `deleted`: it was just told
   // to delete and exits at once, so wait for that (briefly).

@@ -1,5 +1,6 @@
 #include "api/server.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <malloc.h>
 #include <poll.h>
@@ -12,12 +13,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <limits>
 #include <memory>
-#include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "base/log.h"
@@ -365,24 +365,27 @@ Result<std::unique_ptr<Server>> Server::listen(const std::string& path, const Li
 
 Server::~Server() { stop(); }
 
+// Threads wait in accept() and serve the connection they take themselves:
+// a request wakes one sleeping thread, where a hand-over from an acceptor
+// to a worker woke two (on this kind of VM a wake-up of an idle CPU is a
+// tenth of a millisecond, and `berth ps` is a few). Every connection still
+// has a thread of its own (attach and wait hold theirs for the life of a
+// container): the thread that takes the last waiting place starts another,
+// and one whose connection ends waits again unless kIdleWorkers do.
+struct Acceptors {
+  // Close-on-exec like the server's own: no shim or container inherits it.
+  explicit Acceptors(int fd) : listener(::fcntl(fd, F_DUPFD_CLOEXEC, 0)) {}
+  Fd listener;  // the threads' own: they may outlive the server and its fd
+  std::atomic<size_t> waiting{0};
+  std::atomic<bool> stopping{false};  // stop() was called
+  std::atomic<bool> trim_due{false};  // connections ended since the last heap check
+};
+
 namespace {
-// Free heap bytes above which a finished connection trims the heap.
+// Free heap bytes above which a quiet daemon trims the heap.
 constexpr size_t kTrimAbove = size_t{4} << 20;
 // Threads that wait for the next connection once theirs is done.
 constexpr size_t kIdleWorkers = 4;
-
-// A connection goes to an idle worker when there is one, else to a new
-// thread: every connection still has a thread of its own (attach and
-// wait hold theirs for the life of a container), but the few short
-// requests of a `docker run` no longer each pay a thread's start and its
-// stack's page faults.
-struct Workers {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<int> queue;  // accepted, handed to an idle worker
-  size_t idle = 0;        // waiting and not yet handed one
-  bool trim_due = false;  // connections ended since the last heap check
-};
 
 // A load or a save leaves megabytes free in a thread's arena: give them
 // back, an idle daemon should stay small. Only then: a trim after every
@@ -393,57 +396,59 @@ void trim_heap_if_large() {
   if (mallinfo2().fordblks > kTrimAbove) malloc_trim(0);
 }
 
-void work(int fd, const Router& router, const std::shared_ptr<Workers>& w) {
-  auto ready = [&] { return !w->queue.empty(); };
-  for (;;) {
-    serve_connection(fd, router);
-    std::unique_lock lk(w->mu);
-    w->trim_due = true;
-    if (w->idle >= kIdleWorkers) return;
-    w->idle++;
-    // Idle for a second with a check due: this worker makes it.
-    while (w->trim_due && !w->cv.wait_for(lk, std::chrono::seconds(1), ready)) {
-      w->trim_due = false;
-      lk.unlock();
-      trim_heap_if_large();
-      lk.lock();
-    }
-    w->cv.wait(lk, ready);
-    fd = w->queue.front();
-    w->queue.pop_front();
-  }
+// A second without a new connection: then the heap check that is due.
+void trim_when_quiet(Acceptors& a) {
+  if (!a.trim_due.exchange(false)) return;
+  pollfd p{a.listener.get(), POLLIN, 0};
+  if (::poll(&p, 1, 1000) == 0)
+    trim_heap_if_large();
+  else
+    a.trim_due = true;
 }
-}  // namespace
 
-void Server::serve(const Router& router) {
-  auto workers = std::make_shared<Workers>();
-  while (!stopping_.load()) {
-    int c = accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+void accept_and_serve(const std::shared_ptr<Acceptors>& a, const Router& router, bool keep) {
+  for (;;) {
+    trim_when_quiet(*a);
+    int c = accept4(a->listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) {
+      if (a->stopping.load()) break;
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (stopping_.load()) break;
       if (errno == EMFILE || errno == ENFILE) {
         usleep(10000);
         continue;
       }
-      log::error("api: accept on {}: {}", path_, Error::errno_text(errno));
+      log::error("api: accept: {}", Error::errno_text(errno));
       break;
     }
-    {
-      std::lock_guard lk(workers->mu);
-      if (workers->idle > 0) {
-        workers->idle--;
-        workers->queue.push_back(c);
-        workers->cv.notify_one();
-        continue;
+    if (a->waiting.fetch_sub(1) == 1) {
+      a->waiting++;  // the new thread's place, taken now: one start, not two
+      try {
+        std::thread([a, &router] { accept_and_serve(a, router, false); }).detach();
+      } catch (const std::system_error& e) {
+        a->waiting--;
+        log::error("api: no thread for the next connection: {}", e.what());
       }
     }
-    std::thread([c, &router, workers] { work(c, router, workers); }).detach();
+    serve_connection(c, router);
+    a->trim_due = true;
+    if (!keep && a->waiting.load() >= kIdleWorkers) return;
+    a->waiting++;
   }
+  a->waiting--;
+}
+}  // namespace
+
+Server::Server(std::string path, Fd fd)
+    : path_(std::move(path)), fd_(std::move(fd)), acceptors_(std::make_shared<Acceptors>(fd_.get())) {}
+
+void Server::serve(const Router& router) {
+  if (acceptors_->stopping.load()) return;
+  acceptors_->waiting++;
+  accept_and_serve(acceptors_, router, true);
 }
 
 void Server::stop() {
-  if (stopping_.exchange(true)) return;
+  if (acceptors_->stopping.exchange(true)) return;
   ::shutdown(fd_.get(), SHUT_RDWR);
   ::unlink(path_.c_str());
 }

@@ -18,7 +18,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -27,6 +26,8 @@
 #include "base/result.h"
 
 namespace berth::api {
+
+struct Acceptors;
 
 struct ListenOptions {
   mode_t mode = 0660;
@@ -39,16 +40,16 @@ class Server {
   static Result<std::unique_ptr<Server>> listen(const std::string& path, const ListenOptions& opts);
   ~Server();
   // Accept until stop(); each connection in a thread of its own (a new
-  // one, or one of a few kept from finished connections).
+  // one, or one of a few kept waiting in accept from finished connections).
   void serve(const Router& router);
   void stop();
   const std::string& path() const { return path_; }
 
  private:
-  Server(std::string path, Fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  Server(std::string path, Fd fd);
   std::string path_;
   Fd fd_;
-  std::atomic<bool> stopping_{false};
+  std::shared_ptr<Acceptors> acceptors_;  // the serving threads' state, which may outlive the server
 };
 
 }  // namespace berth::api

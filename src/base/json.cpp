@@ -1,6 +1,7 @@
 #include "base/json.h"
 
-#include <cctype>
+#include <algorithm>
+#include <charconv>
 
 #include "base/file.h"
 
@@ -31,9 +32,9 @@ Result<Json> parse_json(std::string_view text, std::string_view what) {
 namespace {
 
 // Finds where JSON values end without building them: what a list's reader
-// does not want is stepped over at the speed of a memchr, and only what it
-// keeps is parsed in full. Structure is checked (brackets, strings, commas,
-// the characters of a scalar); the kept values are checked by the parser.
+// does not want is stepped over at the speed of a memchr. Structure is
+// checked (brackets, strings, commas, literals, the number grammar); the
+// escapes inside strings are left to the parser, for the values kept.
 class Skimmer {
  public:
   explicit Skimmer(std::string_view s) : s_(s) {}
@@ -58,8 +59,8 @@ class Skimmer {
   void space() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
   }
-  // A string from its opening quote; `plain`: it has no escapes.
-  bool string(bool* plain = nullptr) {
+  // A string from its opening quote.
+  bool string() {
     if (i_ >= s_.size() || s_[i_] != '"') return false;
     size_t from = ++i_;
     // The next quote not escaped: an odd run of backslashes before it
@@ -71,10 +72,8 @@ class Skimmer {
       size_t b = q;
       while (b > from && s_[b - 1] == '\\') --b;
       i_ = q + 1;
-      if ((q - b) % 2 == 0) break;
+      if ((q - b) % 2 == 0) return true;
     }
-    if (plain) *plain = s_.substr(from, i_ - 1 - from).find('\\') == std::string_view::npos;
-    return true;
   }
   bool value(int depth = 0) {
     space();
@@ -94,38 +93,49 @@ class Skimmer {
       } while (eat(','));
       return eat(close);
     }
-    size_t from = i_;
-    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-' ||
-                              s_[i_] == '+' || s_[i_] == '.'))
-      ++i_;
-    std::string_view tok = s_.substr(from, i_ - from);
-    if (tok == "true" || tok == "false" || tok == "null") return true;
-    return !tok.empty() && tok.find_first_not_of("0123456789-+.eE") == std::string_view::npos;
+    for (std::string_view literal : {"true", "false", "null"})
+      if (s_.substr(i_, literal.size()) == literal) {
+        i_ += literal.size();
+        return true;
+      }
+    return number();
   }
 
  private:
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  bool number() {
+    auto digits = [&] {
+      size_t from = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      return i_ - from;
+    };
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    size_t from = i_;
+    size_t n = digits();
+    if (n == 0 || (n > 1 && s_[from] == '0')) return false;
+    if (i_ < s_.size() && s_[i_] == '.' && (++i_, digits() == 0)) return false;
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      if (digits() == 0) return false;
+    }
+    return true;
+  }
+
   std::string_view s_;
   size_t i_ = 0;
 };
 
-// A kept member's value: plain strings and small integers directly, the
-// rest through the parser (which checks it).
-std::optional<Json> member_value(std::string_view v) {
-  if (v.size() >= 2 && v.front() == '"' && v.find('\\') == std::string_view::npos)
-    return Json(std::string(v.substr(1, v.size() - 2)));
-  if (!v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string_view::npos &&
-      (v.size() == 1 || v[0] != '0'))
-    return Json(static_cast<uint64_t>(std::stoull(std::string(v))));
-  Json j = Json::parse(v, nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
+// Skimmed text is JSON unless it holds an escape or a control character,
+// which only the parser checks.
+bool plain(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](char c) { return c == '\\' || static_cast<unsigned char>(c) < 0x20; });
 }
 
 }  // namespace
 
-Result<void> for_each_element(std::string_view text, std::string_view what,
-                              const std::function<Result<void>(Json&)>& each,
-                              const std::function<bool(const std::string&)>& keep) {
+Result<void> for_each_object(std::string_view text, std::string_view what, std::span<const std::string_view> wanted,
+                             const std::function<Result<void>(const RawObject&)>& each) {
   Skimmer sk(text);
   auto invalid = [&] { return Error::invalid("{}: invalid JSON", what); };
   if (!sk.eat('[')) {
@@ -134,47 +144,42 @@ Result<void> for_each_element(std::string_view text, std::string_view what,
     return Error::invalid("{}: expected an array, got {}", what, json_type_name(top));
   }
   std::optional<Error> failed;
+  RawObject element(wanted);
   if (!sk.eat(']')) {
     do {
-      Json element;
-      if (keep && sk.peek('{')) {
-        // An object: its members one by one, the refused ones skipped.
-        element = Json::object();
-        sk.eat('{');
-        if (!sk.eat('}')) {
-          do {
-            if (!sk.peek('"')) return invalid();
-            size_t k = sk.pos();
-            bool plain;
-            if (!sk.string(&plain) || !sk.eat(':')) return invalid();
-            std::string_view raw = text.substr(k, sk.pos() - k);
-            raw = raw.substr(0, raw.rfind('"') + 1);
-            std::string key;
-            if (plain) {
-              key = std::string(raw.substr(1, raw.size() - 2));
-            } else {
-              Json parsed = Json::parse(raw, nullptr, false);
-              if (parsed.is_discarded()) return invalid();
-              key = parsed.get<std::string>();
-            }
-            sk.space();
-            size_t v = sk.pos();
-            if (!sk.value()) return invalid();
-            if (failed || !keep(key)) continue;
-            auto parsed = member_value(text.substr(v, sk.pos() - v));
-            if (!parsed) return invalid();
-            element[key] = std::move(*parsed);
-          } while (sk.eat(','));
-          if (!sk.eat('}')) return invalid();
-        }
-      } else {
+      if (!sk.eat('{')) {
         sk.space();
         size_t v = sk.pos();
         if (!sk.value()) return invalid();
-        if (!failed) {
-          element = Json::parse(text.substr(v, sk.pos() - v), nullptr, false);
-          if (element.is_discarded()) return invalid();
-        }
+        Json j = Json::parse(text.substr(v, sk.pos() - v), nullptr, false);
+        if (j.is_discarded()) return invalid();
+        return Error::invalid("{}: expected an array of objects, got {} in it", what, json_type_name(j));
+      }
+      std::fill(element.values_.begin(), element.values_.end(), std::string_view());
+      if (!sk.eat('}')) {
+        do {
+          if (!sk.peek('"')) return invalid();
+          size_t k = sk.pos();
+          if (!sk.string()) return invalid();
+          std::string_view key = text.substr(k + 1, sk.pos() - k - 2);
+          std::string decoded;
+          if (!plain(key)) {
+            Json parsed = Json::parse(text.substr(k, sk.pos() - k), nullptr, false);
+            if (parsed.is_discarded()) return invalid();
+            key = decoded = parsed.get<std::string>();
+          }
+          if (!sk.eat(':')) return invalid();
+          sk.space();
+          size_t v = sk.pos();
+          if (!sk.value()) return invalid();
+          if (failed) continue;
+          auto at = std::find(wanted.begin(), wanted.end(), key);
+          if (at == wanted.end()) continue;
+          std::string_view raw = text.substr(v, sk.pos() - v);
+          if (!plain(raw) && !Json::accept(raw)) return invalid();
+          element.values_[static_cast<size_t>(at - wanted.begin())] = raw;
+        } while (sk.eat(','));
+        if (!sk.eat('}')) return invalid();
       }
       if (!failed)
         if (auto r = each(element); !r) failed = r.error();
@@ -184,6 +189,54 @@ Result<void> for_each_element(std::string_view text, std::string_view what,
   if (!sk.at_end()) return invalid();
   if (failed) return *failed;
   return ok();
+}
+
+std::optional<std::string> raw_string(std::string_view raw) {
+  if (raw.size() >= 2 && raw.front() == '"' && raw.find('\\') == std::string_view::npos)
+    return std::string(raw.substr(1, raw.size() - 2));
+  Json j = raw_json(raw);
+  if (!j.is_string()) return std::nullopt;
+  return j.get<std::string>();
+}
+
+std::optional<int64_t> raw_int(std::string_view raw) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), n);
+  if (ec == std::errc() && end == raw.data() + raw.size() && !raw.empty()) return n;
+  Json j = raw_json(raw);
+  if (!j.is_number_integer() || (j.is_number_unsigned() && j.get<uint64_t>() > INT64_MAX)) return std::nullopt;
+  return j.get<int64_t>();
+}
+
+std::optional<std::vector<std::string>> raw_strings(std::string_view raw) {
+  std::vector<std::string> out;
+  // ["a","b"] without escapes or spaces, as daemons write it: cut apart.
+  if (raw.size() >= 2 && raw.front() == '[' && raw.back() == ']' && plain(raw) && raw.find(' ') == std::string_view::npos) {
+    std::string_view rest = raw.substr(1, raw.size() - 2);
+    while (!rest.empty()) {
+      size_t end = rest.size() > 1 && rest.front() == '"' ? rest.find('"', 1) : std::string_view::npos;
+      if (end == std::string_view::npos) break;
+      out.emplace_back(rest.substr(1, end - 1));
+      if (end + 1 == rest.size()) return out;
+      if (rest[end + 1] != ',' || end + 2 == rest.size()) break;
+      rest.remove_prefix(end + 2);
+    }
+    if (rest.empty()) return out;
+    out.clear();
+  }
+  Json j = raw_json(raw);
+  if (!j.is_array()) return std::nullopt;
+  for (const auto& e : j) {
+    if (!e.is_string()) return std::nullopt;
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+Json raw_json(std::string_view raw) {
+  if (raw.empty()) return nullptr;
+  Json j = Json::parse(raw, nullptr, false);
+  return j.is_discarded() ? Json() : j;
 }
 
 Result<Json> read_json_file(const std::string& path) {

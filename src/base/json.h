@@ -8,7 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -19,15 +22,37 @@ using Json = nlohmann::json;
 // Parse text; `what` names the source in the error ("config.json").
 Result<Json> parse_json(std::string_view text, std::string_view what);
 Result<Json> read_json_file(const std::string& path);
-// Parse a JSON array and hand its elements to `each` one by one, as each
-// is parsed: only one element is held at a time (a list of hundreds of
-// containers is never built). `each` may move from its argument. After
-// the first error from `each` the rest is only checked for syntax.
-// `keep`, when given, is asked for each key of an element that is an
-// object: a member it refuses is skipped, not built.
-Result<void> for_each_element(std::string_view text, std::string_view what,
-                              const std::function<Result<void>(Json&)>& each,
-                              const std::function<bool(const std::string&)>& keep = nullptr);
+// The wanted members of one object, each as the JSON text of its value
+// ("" where the object has none); what is not wanted is only stepped over.
+class RawObject {
+ public:
+  explicit RawObject(std::span<const std::string_view> wanted) : wanted_(wanted), values_(wanted.size()) {}
+  std::string_view operator[](std::string_view name) const {
+    for (size_t i = 0; i < wanted_.size(); ++i)
+      if (wanted_[i] == name) return values_[i];
+    return {};
+  }
+
+ private:
+  friend Result<void> for_each_object(std::string_view, std::string_view, std::span<const std::string_view>,
+                                      const std::function<Result<void>(const RawObject&)>&);
+  std::span<const std::string_view> wanted_;
+  std::vector<std::string_view> values_;
+};
+
+// Hand the objects of a JSON array to `each` one by one, with only the
+// `wanted` members (checked as JSON) read: a list of hundreds of
+// containers is never built, and of each only what is printed is looked
+// at. After the first error from `each` the rest is only checked for
+// syntax. An element that is not an object is an error.
+Result<void> for_each_object(std::string_view text, std::string_view what, std::span<const std::string_view> wanted,
+                             const std::function<Result<void>(const RawObject&)>& each);
+// A raw value's meaning: a string's text, an integer, an array of strings
+// (nullopt for another type), or the whole value (null for "").
+std::optional<std::string> raw_string(std::string_view raw);
+std::optional<int64_t> raw_int(std::string_view raw);
+std::optional<std::vector<std::string>> raw_strings(std::string_view raw);
+Json raw_json(std::string_view raw);
 
 // A cursor over a JSON object that remembers its path for error messages.
 class JsonReader {

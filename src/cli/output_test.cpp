@@ -86,50 +86,48 @@ TEST(Output, TabwriterEdges) {
   EXPECT_EQ(tabwrite("\xc3\xa9t\xc3\xa9\tx\nab\ty\n"), "\xc3\xa9t\xc3\xa9       x\nab        y\n");
 }
 
-TEST(Output, RendererStreamsElementsOfAnArray) {
+TEST(Output, RendererStreamsObjectsOfAnArray) {
   auto r = Renderer::make("table {{.Names}}\t{{.State}}", "", Json{{"Names", "NAMES"}, {"State", "STATE"}});
   ASSERT_TRUE(r.ok());
+  const std::string_view wanted[] = {"Names", "State"};
   int seen = 0;
-  auto each = for_each_element(R"([{"Names":"web","State":"running"},{"Names":"db","State":"exited"}])", "list",
-                               [&](Json& e) {
-                                 ++seen;
-                                 return r->add(e);
-                               });
+  auto each = for_each_object(R"([{"Names":"web","State":"running"},{"Names":"db","State":"exited"}])", "list",
+                              wanted, [&](const RawObject& e) {
+                                ++seen;
+                                return r->add(Json{{"Names", *raw_string(e["Names"])}, {"State", *raw_string(e["State"])}});
+                              });
   ASSERT_TRUE(each.ok()) << each.error().message();
   EXPECT_EQ(seen, 2);
   EXPECT_EQ(r->finish(), "NAMES     STATE\nweb       running\ndb        exited\n");
-  // Scalars and nested arrays are elements too; an empty array has none.
-  std::vector<std::string> got;
-  ASSERT_TRUE(for_each_element(R"([1,"x",[2,[3]],{"a":[4]},null])", "list", [&](Json& e) {
-                got.push_back(e.dump());
-                return ok();
+  ASSERT_TRUE(for_each_object("[]", "list", wanted, [&](const RawObject&) -> Result<void> {
+                return Error::invalid("called");
               }).ok());
-  EXPECT_EQ(got, (std::vector<std::string>{"1", "\"x\"", "[2,[3]]", "{\"a\":[4]}", "null"}));
-  ASSERT_TRUE(for_each_element("[]", "list", [&](Json&) -> Result<void> { return Error::invalid("called"); }).ok());
-  // Members an element's reader does not want are skipped, nested ones too.
-  std::vector<Json> kept;
-  ASSERT_TRUE(for_each_element(
-                  R"([{"Id":"a","HostConfig":{"Id":"x","N":[1]},"Names":["/n"]},{"Labels":{"Id":"y"},"Id":"b"}])",
-                  "list",
-                  [&](Json& e) {
-                    kept.push_back(std::move(e));
-                    return ok();
-                  },
-                  [](const std::string& key) { return key == "Id" || key == "Names"; })
-                  .ok());
-  EXPECT_EQ(kept, (std::vector<Json>{Json::parse(R"({"Id":"a","Names":["/n"]})"), Json::parse(R"({"Id":"b"})")}));
-  // Not an array, or not JSON: an error naming the input.
-  auto obj = for_each_element(R"({"a":1})", "the answer", [&](Json&) { return ok(); });
+  // Members not wanted are skipped, nested ones too; a missing one is "".
+  const std::string_view id_names[] = {"Id", "Names"};
+  std::vector<std::pair<std::string, std::string>> kept;
+  ASSERT_TRUE(for_each_object(R"([{"Id":"a","HostConfig":{"Id":"x","N":[1]},"Names":["/n"]},{"Labels":{"Id":"y"},"Id":"b"}])",
+                              "list", id_names, [&](const RawObject& e) {
+                                kept.emplace_back(e["Id"], e["Names"]);
+                                return ok();
+                              }).ok());
+  EXPECT_EQ(kept, (std::vector<std::pair<std::string, std::string>>{{R"("a")", R"(["/n"])"}, {R"("b")", ""}}));
+  // Not an array, not objects, or not JSON: an error naming the input.
+  auto none = [](const RawObject&) { return ok(); };
+  auto obj = for_each_object(R"({"a":1})", "the answer", wanted, none);
   ASSERT_FALSE(obj.ok());
   EXPECT_EQ(obj.error().message(), "the answer: expected an array, got object");
-  auto bad = for_each_element(R"([{"a":1},{"a":)", "the answer", [&](Json&) { return ok(); });
+  auto scalar = for_each_object(R"([{"a":1},[2]])", "the answer", wanted, none);
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_EQ(scalar.error().message(), "the answer: expected an array of objects, got array in it");
+  auto bad = for_each_object(R"([{"a":1},{"a":)", "the answer", wanted, none);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message(), "the answer: invalid JSON");
-  // The first error of `each` is the answer; later elements are not handed over.
+  // The first error of `each` is the answer; later objects are not handed over.
   int calls = 0;
-  auto stop = for_each_element("[1,2,3]", "list", [&](Json& e) -> Result<void> {
+  const std::string_view n[] = {"n"};
+  auto stop = for_each_object(R"([{"n":1},{"n":2},{"n":3}])", "list", n, [&](const RawObject& e) -> Result<void> {
     ++calls;
-    if (e == 2) return Error::invalid("two");
+    if (raw_int(e["n"]) == 2) return Error::invalid("two");
     return ok();
   });
   ASSERT_FALSE(stop.ok());
@@ -137,28 +135,57 @@ TEST(Output, RendererStreamsElementsOfAnArray) {
   EXPECT_EQ(calls, 2);
 }
 
-// The members kept are what the parser would make of them; what is skipped
-// is only stepped over, but a malformed list is refused either way.
-TEST(Output, SkimmedElementsMatchTheParser) {
+// The members kept are what the parser makes of them; what is skipped is
+// only stepped over, but a malformed list is refused either way.
+TEST(Output, SkimmedMembersMatchTheParser) {
   const std::string list =
       " [ {\"Id\" : \"a\\\"b\", \"Skip\": \"x\\\\\\\"]}\" , \"N\":-1.5e3,\"U\":18446744073709551615,"
       "\"Z\":0,\"T\":true,\"Nil\":null,\"Ar\":[ {\"k\":[]} ],\"Esc\\u0041\":\"\\u00e9\"},\n\t{} ] ";
+  const std::string_view all[] = {"Id", "N", "U", "Z", "T", "Nil", "Ar", "EscA"};
   std::vector<Json> kept;
-  auto all = [](const std::string& key) { return key != "Skip"; };
-  ASSERT_TRUE(for_each_element(list, "list", [&](Json& e) {
-                kept.push_back(std::move(e));
+  ASSERT_TRUE(for_each_object(list, "list", all, [&](const RawObject& e) {
+                Json j = Json::object();
+                for (std::string_view k : all)
+                  if (!e[k].empty()) j[std::string(k)] = raw_json(e[k]);
+                kept.push_back(j);
                 return ok();
-              }, all).ok());
+              }).ok());
   Json want = Json::parse(list);
   want[0].erase("Skip");
   EXPECT_EQ(Json(kept), want);
+  const std::string_view none[] = {"other"};
   for (const char* bad : {"[{\"a\":tru}]", "[{\"a\":\"x}]", "[{\"a\" 1}]", "[{\"a\":1 \"b\":2}]", "[{\"a\":1}] x",
-                          "[{\"a\":[1,}]", "[{\"a\":{\"b\"}}]", "[{\"a\":1},]", "[{a:1}]", "[{\"a\":1}"}) {
-    auto r = for_each_element(bad, "list", [](Json&) { return ok(); }, all);
-    EXPECT_FALSE(r.ok()) << bad;
-    auto skipped = for_each_element(bad, "list", [](Json&) { return ok(); }, [](const std::string&) { return false; });
-    EXPECT_FALSE(skipped.ok()) << bad;
+                          "[{\"a\":[1,}]", "[{\"a\":{\"b\"}}]", "[{\"a\":1},]", "[{a:1}]", "[{\"a\":1}",
+                          "[{\"a\":01}]", "[{\"a\":1.}]", "[{\"a\":-}]", "[{\"a\":+1}]", "[{\"a\":1e}]", "[{\"a\":nul}]"}) {
+    const std::string_view a[] = {"a", "b"};
+    EXPECT_FALSE(for_each_object(bad, "list", a, [](const RawObject&) { return ok(); }).ok()) << bad;
+    EXPECT_FALSE(for_each_object(bad, "list", none, [](const RawObject&) { return ok(); }).ok()) << bad;
   }
+  // Escapes and control characters are the parser's to check, in what is kept.
+  const std::string_view a[] = {"a"};
+  for (const char* bad : {"[{\"a\":\"\\q\"}]", "[{\"a\":[\"\x01\"]}]"})
+    EXPECT_FALSE(for_each_object(bad, "list", a, [](const RawObject&) { return ok(); }).ok()) << bad;
+}
+
+TEST(Output, RawValues) {
+  EXPECT_EQ(raw_string(R"("a\"b")"), "a\"b");
+  EXPECT_EQ(raw_string(R"("plain")"), "plain");
+  EXPECT_EQ(raw_string("1"), std::nullopt);
+  EXPECT_EQ(raw_string(""), std::nullopt);
+  EXPECT_EQ(raw_int("12"), 12);
+  EXPECT_EQ(raw_int("-5"), -5);
+  EXPECT_EQ(raw_int("1.5"), std::nullopt);
+  EXPECT_EQ(raw_int(R"("1")"), std::nullopt);
+  EXPECT_EQ(raw_int("18446744073709551615"), std::nullopt);
+  using Strings = std::vector<std::string>;
+  EXPECT_EQ(raw_strings(R"(["/a","/b"])"), (Strings{"/a", "/b"}));
+  EXPECT_EQ(raw_strings(R"([ "x" , "y" ])"), (Strings{"x", "y"}));
+  EXPECT_EQ(raw_strings(R"(["a\"b",""])"), (Strings{"a\"b", ""}));
+  EXPECT_EQ(raw_strings("[]"), Strings{});
+  for (const char* bad : {"[1]", R"(["a",])", R"(["a""b"])", R"(["a",1])", R"("a")", ""})
+    EXPECT_EQ(raw_strings(bad), std::nullopt) << bad;
+  EXPECT_TRUE(raw_json("").is_null());
+  EXPECT_EQ(raw_json(R"({"a":[1]})"), Json::parse(R"({"a":[1]})"));
 }
 
 TEST(Attach, DetachKeys) {

@@ -110,6 +110,42 @@ def test_list_follows_every_change_of_a_stopped_container(d):
     assert d.docker("ps", "-aq").stdout == ""
 
 
+def test_list_names_the_network_mode(d):
+    # The list's HostConfig.NetworkMode is the container's, as inspect has it.
+    d.docker("create", "--name", "nonet", "--network", "none", "busybox", "true")
+    d.docker("create", "--name", "plain", "busybox", "true")
+    conn = http.client.HTTPConnection("localhost", timeout=10)
+    conn.sock = socket.socket(socket.AF_UNIX)
+    conn.sock.settimeout(10)
+    conn.sock.connect(str(d.sock))
+    try:
+        conn.request("GET", "/v1.41/containers/json?all=1")
+        listed = {c["Names"][0]: c["HostConfig"]["NetworkMode"] for c in json.loads(conn.getresponse().read())}
+    finally:
+        conn.close()
+    assert listed == {"/nonet": "none", "/plain": "default"}
+    for name in ("nonet", "plain"):
+        assert d.docker("inspect", "-f", "{{.HostConfig.NetworkMode}}", name).stdout.strip() == listed["/" + name]
+    d.docker("rm", "nonet", "plain")
+
+
+def test_no_process_inherits_the_api_socket(d):
+    # Neither a shim nor a container holds the daemon's listening socket
+    # (or the serving threads' copy of it): either could accept API
+    # connections as the daemon.
+    inodes = {line.split()[6] for line in Path("/proc/net/unix").read_text().splitlines()[1:]
+              if line.split()[-1] == str(d.sock)}
+    assert inodes
+    d.docker("ps")  # the serving threads are started
+    cid = d.docker("run", "-d", "busybox", "sleep", "60").stdout.strip()
+    pid = int(d.docker("inspect", "-f", "{{.State.Pid}}", cid).stdout)
+    shim = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    for p in (pid, shim):
+        links = {os.readlink(f"/proc/{p}/fd/{n}") for n in os.listdir(f"/proc/{p}/fd")}
+        assert not {f"socket:[{i}]" for i in inodes} & links, (p, links)
+    d.docker("rm", "-f", cid)
+
+
 def test_conflicts_and_missing(d):
     d.docker("create", "--name", "one", "busybox", "true")
     r = d.docker("create", "--name", "one", "busybox", "true", check=False)

@@ -73,6 +73,14 @@ Json host_config_json(const ContainerRecord& c) {
   return h;
 }
 
+// HostConfig.NetworkMode as host_config_json fills it, without building it.
+std::string network_mode(const ContainerRecord& c) {
+  if (auto h = c.config->find("HostConfig"); h != c.config->end() && h->is_object())
+    if (auto m = h->find("NetworkMode"); m != h->end() && m->is_string() && !m->get_ref<const std::string&>().empty())
+      return m->get<std::string>();
+  return "default";
+}
+
 Json inspect_json(const ContainerRecord& c, const std::string& log_path) {
   const auto& s = c.state;
   auto cmd = engine::command_args(*c.config);
@@ -253,7 +261,9 @@ void append_container_summary(std::string& out, const ContainerRecord& c,
   append_json_string(out, c.command);
   out += ",\"Created\":";
   out += std::to_string(unix_seconds(c.created));
-  out += ",\"HostConfig\":{\"NetworkMode\":\"default\"},\"Id\":";
+  out += ",\"HostConfig\":{\"NetworkMode\":";
+  append_json_string(out, network_mode(c));
+  out += "},\"Id\":";
   append_json_string(out, c.id);
   out += ",\"Image\":";
   append_json_string(out, c.image_name);
@@ -367,7 +377,7 @@ void add_container_routes(Router& r, DaemonContext& ctx) {
       if (k == "before") return any(values, [&](const std::string& v) { return c.created < created_of[v]; });
       if (k == "since") return any(values, [&](const std::string& v) { return c.created > created_of[v]; });
       if (k == "network") {
-        std::string mode = host_config_json(c).value("NetworkMode", "default");
+        std::string mode = network_mode(c);
         return any(values, [&](const std::string& v) { return v == mode || (v == "bridge" && mode == "default"); });
       }
       if (k == "health") {

@@ -1,12 +1,12 @@
 // ps (container ls): the containers/json rows as docker's table.
 #include <ctime>
 #include <algorithm>
-#include <functional>
 #include <iterator>
 #include <set>
 
 #include "base/strings.h"
 #include "cli/commands/commands.h"
+#include "cli/go_compat.h"
 #include "cli/output.h"
 
 namespace berth::cli {
@@ -37,16 +37,8 @@ const ColumnInfo& column_info(std::string_view name) {
   return *std::find_if(std::begin(kColumns), std::end(kColumns), [&](const ColumnInfo& c) { return c.name == name; });
 }
 
-// The default table (most `ps` calls print it): written straight from the
-// columns, as its template would.
+// docker's default table.
 constexpr std::string_view kDefaultTable[] = {"ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"};
-
-std::string default_template() {
-  std::string t = "table ";
-  for (std::string_view name : kDefaultTable) fmt::format_to(std::back_inserter(t), "{{{{.{}}}}}\t", name);
-  t.pop_back();
-  return t;
-}
 
 std::string go_time(int64_t unix_seconds) {
   time_t t = unix_seconds;
@@ -73,54 +65,60 @@ std::string ports_text(const Json& ports) {
   return join(out, ", ");
 }
 
+std::string str(const RawObject& c, std::string_view member) { return raw_string(c[member]).value_or(""); }
+
 // The text of one of docker's ps columns for a container entry.
-std::string column(const Json& c, std::string_view name, bool no_trunc) {
+std::string column(const RawObject& c, std::string_view name, bool no_trunc) {
   if (name == "Command") {
-    std::string command = c.value("Command", "");
-    return Json(no_trunc ? command : ellipsis(command, 20)).dump();
+    std::string command = str(c, "Command");
+    return go_quote(no_trunc ? command : ellipsis(command, 20));
   }
-  if (name == "CreatedAt") return go_time(c.value("Created", int64_t{0}));
-  if (name == "RunningFor") return time_ago(c.value("Created", int64_t{0}));
+  if (name == "CreatedAt") return go_time(raw_int(c["Created"]).value_or(0));
+  if (name == "RunningFor") return time_ago(raw_int(c["Created"]).value_or(0));
   if (name == "ID") {
-    std::string id = c.value("Id", "");
+    std::string id = str(c, "Id");
     return no_trunc ? id : short_id(id);
   }
   if (name == "Image") {
-    std::string image = c.value("Image", "");
+    std::string image = str(c, "Image");
     return !no_trunc && image.starts_with("sha256:") ? short_id(image) : image;
   }
+  if (name == "State" || name == "Status") return str(c, name);
+  if (name == "LocalVolumes") return "0";
+  if (name == "Size") {
+    Json size = raw_json(c["SizeRw"]);
+    return size.is_number() ? human_size(size.get<double>()) : "0B";
+  }
+  if (name == "Ports") {
+    std::string_view ports = c["Ports"];
+    return ports.empty() || ports == "[]" ? "" : ports_text(raw_json(ports));
+  }
   std::vector<std::string> parts;
-  if (name == "Labels") {
-    if (c.contains("Labels") && c["Labels"].is_object())
-      for (const auto& [k, v] : c["Labels"].items()) parts.push_back(k + "=" + v.get<std::string>());
-  } else if (name == "LocalVolumes") {
-    return "0";
+  if (name == "Names") {
+    for (auto& n : raw_strings(c["Names"]).value_or(std::vector<std::string>{})) {
+      if (!n.empty() && n[0] == '/') n.erase(0, 1);
+      if (no_trunc || n.find('/') == std::string::npos) parts.push_back(std::move(n));
+    }
+  } else if (name == "Labels") {
+    Json labels = raw_json(c["Labels"]);
+    if (labels.is_object())
+      for (const auto& [k, v] : labels.items()) parts.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
   } else if (name == "Mounts") {
-    if (c.contains("Mounts") && c["Mounts"].is_array())
-      for (const auto& m : c["Mounts"]) parts.push_back(m.value("Name", m.value("Source", "")));
-  } else if (name == "Names") {
-    if (c.contains("Names") && c["Names"].is_array())
-      for (const auto& n : c["Names"]) {
-        std::string s = n.get<std::string>();
-        if (!s.empty() && s[0] == '/') s.erase(0, 1);
-        if (no_trunc || s.find('/') == std::string::npos) parts.push_back(s);
-      }
+    Json mounts = raw_json(c["Mounts"]);
+    if (mounts.is_array())
+      for (const auto& m : mounts)
+        if (m.is_object()) parts.push_back(m.value("Name", m.value("Source", "")));
   } else if (name == "Networks") {
-    if (c.contains("NetworkSettings") && c["NetworkSettings"].contains("Networks"))
-      for (const auto& [k, v] : c["NetworkSettings"]["Networks"].items()) parts.push_back(k);
-  } else if (name == "Ports") {
-    return c.contains("Ports") ? ports_text(c["Ports"]) : "";
-  } else if (name == "Size") {
-    return c.contains("SizeRw") ? human_size(c.value("SizeRw", 0.0)) : "0B";
-  } else if (name == "State" || name == "Status") {
-    return c.value(std::string(name), "");
+    Json settings = raw_json(c["NetworkSettings"]);
+    if (settings.is_object() && settings.contains("Networks") && settings["Networks"].is_object())
+      for (const auto& [k, v] : settings["Networks"].items()) parts.push_back(k);
   }
   return join(parts, ",");
 }
 
 // One container as docker's formatter sees it; only the `need`ed fields
 // (all when nullopt) are computed.
-Json row(const Json& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
+Json row(const RawObject& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
   Json r = Json::object();
   for (const auto& col : kColumns)
     if (!need || need->count(std::string(col.name))) r[std::string(col.name)] = column(c, col.name, no_trunc);
@@ -140,44 +138,47 @@ int ps(Context& ctx, const PsOptions& o) {
     q += "filters=" + url_escape(*f);
   }
   std::string format = o.quiet ? "{{.ID}}" : o.format;
-  Json headers = Json::object();
-  for (const auto& col : kColumns) headers[std::string(col.name)] = col.title;
-  auto renderer = Renderer::make(format, default_template(), headers);
-  if (!renderer) return report(renderer.error(), kExitDaemon);
+  // docker's default table (most `ps` calls print it) is written straight
+  // from its columns; any other format goes through its template.
+  const bool default_table = format.empty() || format == "table";
+  std::optional<Renderer> renderer;
+  std::optional<std::set<std::string>> need = std::set<std::string>();
+  if (default_table) {
+    for (std::string_view name : kDefaultTable) need->emplace(name);
+  } else {
+    Json headers = Json::object();
+    for (const auto& col : kColumns) headers[std::string(col.name)] = col.title;
+    auto made = Renderer::make(format, "", headers);
+    if (!made) return report(made.error(), kExitDaemon);
+    renderer.emplace(std::move(*made));
+    need = renderer->fields();
+  }
   Client c = ctx.client();
   auto r = c.call("GET", q);
   if (!r) return report(r.error());
   if (r->status >= 300) return report(daemon_error(*r));
   // A row at a time: with hundreds of containers, holding them all would
-  // cost more (in page faults) than the parsing.
-  const auto need = renderer->fields();
-  // The members of the daemon's entries that those columns are made from;
-  // the others are skipped as they are parsed.
-  std::set<std::string, std::less<>> members;
-  if (need)
-    for (const auto& f : *need)
-      for (const auto& col : kColumns)
-        if (col.name == f && !col.member.empty()) members.emplace(col.member);
-  std::function<bool(const std::string&)> keep;
-  if (need) keep = [&](const std::string& key) { return members.count(key) > 0; };
-  const bool default_table = format.empty() || format == "table";
+  // cost more (in page faults) than the parsing. Of each entry only the
+  // members those columns are made from are read.
+  std::vector<std::string_view> members;
+  for (const auto& col : kColumns)
+    if (!col.member.empty() && (!need || need->count(std::string(col.name))) &&
+        std::find(members.begin(), members.end(), col.member) == members.end())
+      members.push_back(col.member);
   std::string table;
   if (default_table)
     for (std::string_view name : kDefaultTable) (table += column_info(name).title) += name == "Names" ? '\n' : '\t';
   bool template_failed = false;
-  auto rendered = for_each_element(
-      r->body, "the daemon's response",
-      [&](Json& ct) -> Result<void> {
-        if (default_table) {
-          for (std::string_view name : kDefaultTable)
-            (table += column(ct, name, o.no_trunc)) += name == "Names" ? '\n' : '\t';
-          return ok();
-        }
-        auto added = renderer->add(row(ct, o.no_trunc, need));
-        template_failed = !added;
-        return added;
-      },
-      keep);
+  auto rendered = for_each_object(r->body, "the daemon's response", members, [&](const RawObject& ct) -> Result<void> {
+    if (default_table) {
+      for (std::string_view name : kDefaultTable)
+        (table += column(ct, name, o.no_trunc)) += name == "Names" ? '\n' : '\t';
+      return ok();
+    }
+    auto added = renderer->add(row(ct, o.no_trunc, need));
+    template_failed = !added;
+    return added;
+  });
   if (!rendered) return report(rendered.error(), template_failed ? kExitDaemon : 1);
   std::string out = default_table ? tabwrite(table) : renderer->finish();
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -14,12 +14,10 @@
 
 namespace {
 
-// Before libc's and our static constructors run: the binary and the heap
-// mapped in two calls rather than a hundred faults (sys/prefault.h).
-void prefault(int, char**, char**) {
-  berth::sys::prefault_image();
-  berth::sys::prefault_heap(256 << 10);
-}
+// The binary itself is mapped at the entry point, before libc's start
+// (sys/prefault.h); the heap, before our static constructors run: two
+// calls rather than a hundred faults.
+void prefault(int, char**, char**) { berth::sys::prefault_heap(256 << 10); }
 __attribute__((section(".preinit_array"), used)) void (*const kPrefault)(int, char**, char**) = prefault;
 
 using berth::cli::Context;

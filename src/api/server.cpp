@@ -6,10 +6,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -27,9 +29,84 @@ namespace berth::api {
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
-using Socket = net::local::stream_protocol::socket;
-
 namespace {
+
+// A connection as Beast's blocking stream: readv(2) and sendmsg(2) on its
+// descriptor, which it owns. An asio socket opened an epoll instance, an
+// eventfd and a timerfd for every connection (nine system calls before the
+// request was read, four more after) for I/O that blocks anyway.
+class Socket {
+ public:
+  explicit Socket(int fd) : fd_(fd) {}
+  int native_handle() const { return fd_.get(); }
+
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
+    Iov v(buffers);
+    return transfer(v, ec, [&] { return ::readv(fd_.get(), v.iov, v.count); });
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
+    Iov v(buffers);
+    msghdr m{};
+    m.msg_iov = v.iov;
+    m.msg_iovlen = static_cast<size_t>(v.count);
+    return transfer(v, ec, [&] { return ::sendmsg(fd_.get(), &m, MSG_NOSIGNAL); });
+  }
+  template <class Buffers>
+  size_t read_some(const Buffers& buffers) {
+    return or_throw([&](boost::system::error_code& ec) { return read_some(buffers, ec); });
+  }
+  template <class Buffers>
+  size_t write_some(const Buffers& buffers) {
+    return or_throw([&](boost::system::error_code& ec) { return write_some(buffers, ec); });
+  }
+
+ private:
+  // The first buffers of a sequence (a partial transfer is the caller's to
+  // continue, as with any stream).
+  struct Iov {
+    template <class Buffers>
+    explicit Iov(const Buffers& buffers) {
+      for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers) && count < 64; ++it) {
+        auto b = *it;
+        if (b.size() == 0) continue;
+        iov[count++] = {const_cast<void*>(static_cast<const void*>(b.data())), b.size()};
+        bytes += b.size();
+      }
+    }
+    iovec iov[64];
+    int count = 0;
+    size_t bytes = 0;
+  };
+  template <class Io>
+  static size_t transfer(const Iov& v, boost::system::error_code& ec, Io io) {
+    ec = {};
+    if (v.bytes == 0) return 0;
+    for (;;) {
+      ssize_t n = io();
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0) {
+        ec = net::error::eof;
+        return 0;
+      }
+      if (errno != EINTR) {
+        ec.assign(errno, boost::system::system_category());
+        return 0;
+      }
+    }
+  }
+  template <class Op>
+  static size_t or_throw(Op op) {
+    boost::system::error_code ec;
+    size_t n = op(ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+  Fd fd_;
+};
+
 
 constexpr size_t kHeaderLimit = 64 << 10;
 
@@ -200,7 +277,7 @@ class BeastResponse final : public Response {
 
   bool started() const override { return started_; }
   bool client_gone() const override {
-    pollfd p{const_cast<Socket&>(sock_).native_handle(), POLLRDHUP, 0};
+    pollfd p{sock_.native_handle(), POLLRDHUP, 0};
     return broken_ || (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
   }
   bool broken() const { return broken_ || hijacked_; }
@@ -242,14 +319,8 @@ void write_plain_error(Socket& sock, http::status status, std::string_view msg) 
 }
 
 void serve_connection(int fd, const Router& router) {
-  net::io_context io;
-  Socket sock(io);
+  Socket sock(fd);
   boost::system::error_code ec;
-  sock.assign(net::local::stream_protocol(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return;
-  }
   Caller caller;
   ucred cred{};
   socklen_t len = sizeof cred;

@@ -78,4 +78,12 @@ Result<void> mkdir_all(const std::string& path, int mode) {
   return {};
 }
 
+std::string parent_dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  std::string dir = path.substr(0, slash);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir.empty() ? "/" : dir;
+}
+
 }  // namespace berth

@@ -60,4 +60,13 @@ TEST_F(MkdirAll, RelativePaths) {
 }
 
 }  // namespace
+
+TEST(ParentDir, AsGoFilepathDir) {
+  EXPECT_EQ(parent_dir("/usr/bin/berth"), "/usr/bin");
+  EXPECT_EQ(parent_dir("/berth"), "/");
+  EXPECT_EQ(parent_dir("berth"), ".");
+  EXPECT_EQ(parent_dir("a/b"), "a");
+  EXPECT_EQ(parent_dir("/x//y"), "/x");
+}
+
 }  // namespace berth

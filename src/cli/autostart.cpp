@@ -25,11 +25,6 @@ constexpr auto kReadyTimeout = std::chrono::seconds(30);
 
 bool executable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
 
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 // The log's last lines, for the error when berthd does not come up.
 std::string log_tail(const std::string& path) {
   auto text = read_file(path);
@@ -166,9 +161,9 @@ std::string find_berthd() {
   char self[4096];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
-    std::string dir = dir_of(std::string(self, static_cast<size_t>(n)));
+    std::string dir = parent_dir(std::string(self, static_cast<size_t>(n)));
     // Installed side by side; in a build tree, cmd/berth/ and cmd/berthd/.
-    for (const std::string& c : {dir + "/berthd", dir_of(dir) + "/berthd/berthd"})
+    for (const std::string& c : {dir + "/berthd", parent_dir(dir) + "/berthd/berthd"})
       if (executable(c)) return c;
   }
   const char* path = std::getenv("PATH");
@@ -183,7 +178,7 @@ std::string find_berthd() {
 }
 
 Result<void> start_daemon(const std::string& socket) {
-  const std::string dir = dir_of(socket);
+  const std::string dir = parent_dir(socket);
   BERTH_TRY(mkdir_all(dir, 0711));
   const std::string lock_path = dir + "/autostart.lock";
   Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -208,7 +203,7 @@ Result<void> start_daemon(const std::string& socket) {
                          "Cannot connect to the berth daemon at unix://{} and no berthd binary was found "
                          "beside berth or in PATH to start it",
                          socket);
-    BERTH_TRY(mkdir_all(dir_of(kAutostartLog), 0755));
+    BERTH_TRY(mkdir_all(parent_dir(kAutostartLog), 0755));
     Fd log(::open(kAutostartLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
     if (!log) return Error::sys(errno, "open {}", kAutostartLog);
     std::fprintf(stderr, " (log: %s)\n", kAutostartLog);

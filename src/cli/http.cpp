@@ -20,7 +20,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-Result<void> write_all(int fd, std::string_view data) {
+// send(2) with MSG_NOSIGNAL: a daemon that hangs up is an error, not SIGPIPE.
+Result<void> send_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0) {
@@ -293,13 +294,13 @@ Result<std::pair<ResponseHead, std::string>> Client::read_head(int fd) const {
 Result<BodyStream> Client::open(std::string_view method, std::string_view target, std::string_view body,
                                 std::string_view content_type, Headers extra) {
   Fd fd = BERTH_TRY(connect_socket());
-  BERTH_TRY(write_all(fd.get(), request_text(method, target, body, content_type, extra, false)));
+  BERTH_TRY(send_all(fd.get(), request_text(method, target, body, content_type, extra, false)));
   return receive(Sent{std::move(fd), method == "HEAD"});
 }
 
 Result<Client::Sent> Client::send(std::string_view method, std::string_view target, std::string_view body) {
   Fd fd = BERTH_TRY(connect_socket());
-  BERTH_TRY(write_all(fd.get(), request_text(method, target, body, "application/json", {}, false)));
+  BERTH_TRY(send_all(fd.get(), request_text(method, target, body, "application/json", {}, false)));
   return Sent{std::move(fd), method == "HEAD"};
 }
 
@@ -311,7 +312,7 @@ Result<BodyStream> Client::receive(Sent sent) {
 Result<BodyStream> Client::open_upload(std::string_view method, std::string_view target, int body_fd,
                                        std::string_view content_type) {
   Fd fd = BERTH_TRY(connect_socket());
-  BERTH_TRY(write_all(fd.get(), request_text(method, target, {}, content_type, {}, true)));
+  BERTH_TRY(send_all(fd.get(), request_text(method, target, {}, content_type, {}, true)));
   std::string buf(1 << 16, '\0');
   for (;;) {
     ssize_t n = ::read(body_fd, buf.data(), buf.size());
@@ -324,7 +325,7 @@ Result<BodyStream> Client::open_upload(std::string_view method, std::string_view
     chunk.append(buf.data(), static_cast<size_t>(n));
     chunk += "\r\n";
     if (n == 0) chunk += "\r\n";
-    if (auto w = write_all(fd.get(), chunk); !w) break;  // the answer says why
+    if (auto w = send_all(fd.get(), chunk); !w) break;  // the answer says why
     if (n == 0) break;
   }
   auto [head, rest] = BERTH_TRY(read_head(fd.get()));
@@ -348,7 +349,7 @@ Result<Client::Sent> Client::send_hijack(std::string_view method, std::string_vi
                                          std::string_view body) {
   Fd fd = BERTH_TRY(connect_socket());
   Headers h{{"Connection", "Upgrade"}, {"Upgrade", "tcp"}};
-  BERTH_TRY(write_all(fd.get(), request_text(method, target, body, "application/json", h, false)));
+  BERTH_TRY(send_all(fd.get(), request_text(method, target, body, "application/json", h, false)));
   return Sent{std::move(fd), false};
 }
 

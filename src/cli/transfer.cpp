@@ -14,19 +14,9 @@
 namespace berth::cli {
 namespace {
 
-// filepath.Dir without the cleaning of "." and ".." components: the path
-// up to its last '/', "/" for a file in the root, "." for a bare name.
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  std::string dir = path.substr(0, slash);
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  return dir.empty() ? "/" : dir;
-}
-
 // moby's atomicwriter validateDestination, in its words.
 std::optional<std::string> invalid_destination(const std::string& path) {
-  std::string dir = dir_of(path);
+  std::string dir = parent_dir(path);
   if (dir != "." && dir != "..") {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) return "invalid output path: " + go_path_error("stat", dir, errno);
@@ -57,7 +47,7 @@ Result<OutputFile> OutputFile::open(const std::string& path, std::string_view co
   if (auto why = invalid_destination(path)) return Error::invalid("{}: {}", context, *why);
   auto slash = path.rfind('/');
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string dir = dir_of(path);
+  std::string dir = parent_dir(path);
   std::string tmpl = (dir == "/" ? "" : dir) + "/.tmp-" + base + "XXXXXX";
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);  // mode 0600
   if (fd < 0) return Error::internal("{}: {}", context, go_path_error("open", tmpl, errno));

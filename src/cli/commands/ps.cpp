@@ -65,25 +65,25 @@ std::string ports_text(const Json& ports) {
   return join(out, ", ");
 }
 
-std::string str(const RawObject& c, std::string_view member) { return raw_string(c[member]).value_or(""); }
+std::string member_text(const RawObject& c, std::string_view member) { return raw_string(c[member]).value_or(""); }
 
 // The text of one of docker's ps columns for a container entry.
 std::string column(const RawObject& c, std::string_view name, bool no_trunc) {
   if (name == "Command") {
-    std::string command = str(c, "Command");
+    std::string command = member_text(c, "Command");
     return go_quote(no_trunc ? command : ellipsis(command, 20));
   }
   if (name == "CreatedAt") return go_time(raw_int(c["Created"]).value_or(0));
   if (name == "RunningFor") return time_ago(raw_int(c["Created"]).value_or(0));
   if (name == "ID") {
-    std::string id = str(c, "Id");
+    std::string id = member_text(c, "Id");
     return no_trunc ? id : short_id(id);
   }
   if (name == "Image") {
-    std::string image = str(c, "Image");
+    std::string image = member_text(c, "Image");
     return !no_trunc && image.starts_with("sha256:") ? short_id(image) : image;
   }
-  if (name == "State" || name == "Status") return str(c, name);
+  if (name == "State" || name == "Status") return member_text(c, name);
   if (name == "LocalVolumes") return "0";
   if (name == "Size") {
     Json size = raw_json(c["SizeRw"]);
@@ -118,7 +118,7 @@ std::string column(const RawObject& c, std::string_view name, bool no_trunc) {
 
 // One container as docker's formatter sees it; only the `need`ed fields
 // (all when nullopt) are computed.
-Json row(const RawObject& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
+Json ps_row(const RawObject& c, bool no_trunc, const std::optional<std::set<std::string>>& need) {
   Json r = Json::object();
   for (const auto& col : kColumns)
     if (!need || need->count(std::string(col.name))) r[std::string(col.name)] = column(c, col.name, no_trunc);
@@ -175,7 +175,7 @@ int ps(Context& ctx, const PsOptions& o) {
         (table += column(ct, name, o.no_trunc)) += name == "Names" ? '\n' : '\t';
       return ok();
     }
-    auto added = renderer->add(row(ct, o.no_trunc, need));
+    auto added = renderer->add(ps_row(ct, o.no_trunc, need));
     template_failed = !added;
     return added;
   });

@@ -192,8 +192,7 @@ Result<void> for_each_object(std::string_view text, std::string_view what, std::
 }
 
 std::optional<std::string> raw_string(std::string_view raw) {
-  if (raw.size() >= 2 && raw.front() == '"' && raw.find('\\') == std::string_view::npos)
-    return std::string(raw.substr(1, raw.size() - 2));
+  if (raw.size() >= 2 && raw.front() == '"' && plain(raw)) return std::string(raw.substr(1, raw.size() - 2));
   Json j = raw_json(raw);
   if (!j.is_string()) return std::nullopt;
   return j.get<std::string>();
@@ -211,9 +210,9 @@ std::optional<int64_t> raw_int(std::string_view raw) {
 std::optional<std::vector<std::string>> raw_strings(std::string_view raw) {
   std::vector<std::string> out;
   // ["a","b"] without escapes or spaces, as daemons write it: cut apart.
+  if (raw == "[]") return out;
   if (raw.size() >= 2 && raw.front() == '[' && raw.back() == ']' && plain(raw) && raw.find(' ') == std::string_view::npos) {
-    std::string_view rest = raw.substr(1, raw.size() - 2);
-    while (!rest.empty()) {
+    for (std::string_view rest = raw.substr(1, raw.size() - 2);;) {
       size_t end = rest.size() > 1 && rest.front() == '"' ? rest.find('"', 1) : std::string_view::npos;
       if (end == std::string_view::npos) break;
       out.emplace_back(rest.substr(1, end - 1));
@@ -221,7 +220,6 @@ std::optional<std::vector<std::string>> raw_strings(std::string_view raw) {
       if (rest[end + 1] != ',' || end + 2 == rest.size()) break;
       rest.remove_prefix(end + 2);
     }
-    if (rest.empty()) return out;
     out.clear();
   }
   Json j = raw_json(raw);

@@ -52,6 +52,15 @@ std::string status_text(const ContainerRecord& c, const engine::HealthMonitor* h
   return s.status == "created" ? "Created" : s.status;
 }
 
+// HostConfig.NetworkMode, "default" when the request left it out: what
+// inspect, the list and its network filter show.
+std::string network_mode(const ContainerRecord& c) {
+  if (auto h = c.config->find("HostConfig"); h != c.config->end() && h->is_object())
+    if (auto m = h->find("NetworkMode"); m != h->end() && m->is_string() && !m->get_ref<const std::string&>().empty())
+      return m->get<std::string>();
+  return "default";
+}
+
 // The request's HostConfig with Docker's defaults for what it left out
 // (clients read LogConfig.Type, RestartPolicy.Name, NetworkMode).
 Json host_config_json(const ContainerRecord& c) {
@@ -65,20 +74,12 @@ Json host_config_json(const ContainerRecord& c) {
   fill("LogConfig", {{"Type", "json-file"}, {"Config", Json::object()}});
   if (h["LogConfig"].is_object() && h["LogConfig"].value("Type", "").empty()) h["LogConfig"]["Type"] = "json-file";
   fill("RestartPolicy", {{"Name", "no"}, {"MaximumRetryCount", 0}});
-  fill("NetworkMode", "default");
+  h["NetworkMode"] = network_mode(c);
   fill("Privileged", false);
   fill("AutoRemove", false);
   fill("ShmSize", 67108864);
   fill("Runtime", "runc");
   return h;
-}
-
-// HostConfig.NetworkMode as host_config_json fills it, without building it.
-std::string network_mode(const ContainerRecord& c) {
-  if (auto h = c.config->find("HostConfig"); h != c.config->end() && h->is_object())
-    if (auto m = h->find("NetworkMode"); m != h->end() && m->is_string() && !m->get_ref<const std::string&>().empty())
-      return m->get<std::string>();
-  return "default";
 }
 
 Json inspect_json(const ContainerRecord& c, const std::string& log_path) {

@@ -84,6 +84,9 @@ def test_ps_like_docker(three):
     # running ones only when `all` is not set, which the docker CLI leaves out).
     assert berth(d, "ps", "-l", "--format", "{{.Names}}").stdout == "cr\n"
     assert berth(d, "ps", "-n", "2", "--format", "{{.Names}}").stdout == "cr\nex\n"
+    # "table" and blanks alone is the default table.
+    t = berth(d, "ps", "-a", "--format", "table  ")
+    assert first_line(t.stdout) == first_line(b.stdout) and len(t.stdout.splitlines()) == 4
     for args in (["ps", "-q"], ["ps", "-aq"], ["ps", "-a", "--no-trunc", "-q"],
                  ["ps", "-a", "--format", "{{.ID}} {{.Image}} {{.Command}} {{.Status}} {{.Names}} {{.State}}"],
                  ["ps", "-a", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.Labels}}"],

@@ -140,7 +140,8 @@ int ps(Context& ctx, const PsOptions& o) {
   std::string format = o.quiet ? "{{.ID}}" : o.format;
   // docker's default table (most `ps` calls print it) is written straight
   // from its columns; any other format goes through its template.
-  const bool default_table = format.empty() || format == "table";
+  const std::string_view spec = trim(format);
+  const bool default_table = spec.empty() || (spec.starts_with("table") && trim(spec.substr(5)).empty());
   std::optional<Renderer> renderer;
   std::optional<std::set<std::string>> need = std::set<std::string>();
   if (default_table) {
